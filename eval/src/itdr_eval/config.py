@@ -1,0 +1,195 @@
+"""Run options: one frozen, keyword-only dataclass; the argparse CLI is derived from it.
+
+Every option's help text is written once, in the field's metadata. Defaults follow the paper's
+training recipe (SPEC §4: LoRA SFT, lr 1e-4, cosine, 2 epochs, bf16, batch 1 x 8, rank 8,
+alpha 16, dropout 0, all linear layers, cutoff 2048, loss on the response only).
+
+This module imports only the standard library so that ``itdr-eval --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None, required: bool = False):
+    meta: dict[str, Any] = {"help": help}
+    if choices is not None:
+        meta["choices"] = choices
+    if required:
+        meta["required"] = True
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalConfig:
+    """Everything one ``itdr-eval`` run needs; stored verbatim in ``results.json``."""
+
+    # --- what to run on -------------------------------------------------------------------
+    model: str = _opt(
+        "",
+        "Base model (Hub id or local folder), or a saved LoRA adapter folder "
+        "(detected by adapter_config.json: its base model is loaded and the adapter applied).",
+        required=True,
+    )
+    dataset: str = _opt(
+        "itdr",
+        "ITDR dataset: a Hub repo id (<org>/itdr) or a local build folder (Parquet + README "
+        "with a `configs:` section, or <config>/<split>-*.parquet). For the paper's "
+        "'w/o task description' ablation pass the folder/repo of a build made without task "
+        "descriptions.",
+    )
+    revision: str | None = _opt(None, "Dataset revision (tag, branch or commit) for a Hub dataset.")
+    train_dataset: str | None = _opt(
+        None, "Dataset to fine-tune on when it differs from --dataset (default: --dataset)."
+    )
+    tasks: str = _opt(
+        "all",
+        "Subtasks to score: comma list of config names or abbreviations (rp,tkr,cdr,nir,uap,ir,tui), "
+        "'all', 'uii', 'uiu'; '-name' removes one (e.g. all,-ir).",
+    )
+    subset: str = _opt(
+        "eval",
+        "Rows to score: 'eval' = the fixed evaluation subset (eval_subset true), 'test' = the whole test split.",
+        choices=("eval", "test"),
+    )
+    limit: int | None = _opt(None, "Score at most this many rows per (subtask, source) cell (smoke runs).")
+    output: str = _opt("runs/itdr-eval", "Output folder (predictions.jsonl, results.json/.md/.png, adapter/).")
+    compare: str | None = _opt(None, "Another run folder whose results are shown beside this run's.")
+
+    # --- fine-tuning ----------------------------------------------------------------------
+    finetune: str = _opt(
+        "none",
+        "'lora' = LoRA SFT on the train split before scoring; 'none' = score the model as given.",
+        choices=("none", "lora"),
+    )
+    train_tasks: str = _opt(
+        "",
+        "Subtasks to train on (same syntax as --tasks; empty = same as --tasks). Paper studies: "
+        "'all,-top_k_recommendation' (leave one out), 'uii', 'uiu'.",
+    )
+    train_fraction: float = _opt(1.0, "Fraction of each subtask's train split to use (seeded sample).")
+    max_train_samples: int | None = _opt(None, "Cap on training rows per subtask (smoke runs).")
+    resume: bool = _opt(
+        False,
+        "Resume: continue training from the last checkpoint (or skip training when the adapter "
+        "exists) and skip ids already in predictions.jsonl.",
+    )
+    prompt_format: str = _opt(
+        "auto",
+        "'chat' = the tokenizer's chat template (prompt = messages[0], response = assistant turn); "
+        "'alpaca' = 'instruction\\n\\ninput\\n\\n' + output + eos; 'auto' = chat when the tokenizer has a template.",
+        choices=("auto", "chat", "alpaca"),
+    )
+    lora_rank: int = _opt(8, "LoRA rank r.")
+    lora_alpha: float = _opt(16.0, "LoRA alpha (LLaMA-Factory default 2r).")
+    lora_dropout: float = _opt(0.0, "LoRA dropout.")
+    lora_target: str = _opt("all-linear", "LoRA target modules: 'all-linear' or a comma list of module names.")
+    learning_rate: float = _opt(1e-4, "Peak learning rate.")
+    lr_scheduler: str = _opt("cosine", "Learning-rate schedule (transformers SchedulerType name).")
+    warmup_ratio: float = _opt(0.0, "Warm-up as a fraction of training steps, in [0, 1).")
+    epochs: float = _opt(2.0, "Training epochs.")
+    per_device_batch_size: int = _opt(1, "Training batch size per device.")
+    grad_accum: int = _opt(8, "Gradient accumulation steps.")
+    cutoff_len: int = _opt(2048, "Training sequence cutoff in tokens (prompt + response).")
+    precision: str = _opt(
+        "auto", "'auto' = bf16 when CUDA supports it, else fp32.", choices=("auto", "bf16", "fp16", "fp32")
+    )
+    activation_checkpointing: bool = _opt(False, "Recompute activations in the backward pass to save memory.")
+    attn_implementation: str | None = _opt(None, "Attention kernel passed to from_pretrained (sdpa, flash_attention_2, eager).")
+    save_steps: int = _opt(500, "Save a checkpoint every this many optimizer steps.")
+    save_total_limit: int = _opt(2, "Keep at most this many checkpoints.")
+    logging_steps: int = _opt(10, "Log the training loss every this many steps.")
+    seed: int = _opt(42, "Seed for sampling the training fraction, shuffling and initialisation.")
+
+    # --- prediction -----------------------------------------------------------------------
+    predict_mode: str = _opt(
+        "generate",
+        "'generate' = greedy decoding then parsing; 'likelihood' = closed-set answers (RP ratings, "
+        "NIR choice, TKR/CDR ranking) scored by the model's log-likelihood of each option "
+        "(UAP/IR/TUI are always generated).",
+        choices=("generate", "likelihood"),
+    )
+    batch_size: int = _opt(8, "Prediction batch size (prompts per generate call).")
+    max_length: int = _opt(8192, "Longest prompt in tokens at prediction; longer prompts keep their last tokens.")
+    max_new_tokens: str = _opt(
+        "",
+        "Per-task generation budget overrides, e.g. 'rp=8,tkr=512' (defaults: rp 8, tkr/cdr 512, nir 64, uap 96, ir/tui 256).",
+    )
+    likelihood_norm: str = _opt(
+        "mean",
+        "How an option's token log-probabilities are combined: 'mean' (length-normalised) or 'sum'.",
+        choices=("mean", "sum"),
+    )
+    fuzzy_threshold: float = _opt(
+        85.0, "Minimum rapidfuzz ratio (0-100) for matching a generated title to a candidate after exact matching fails."
+    )
+    bleu_tokenize: str = _opt("13a", "sacrebleu tokenizer for BLEU-1/2 (13a, intl, zh, char, none, ...).")
+    rouge_stemmer: bool = _opt(True, "Porter-stem words before ROUGE (rouge_score use_stemmer).")
+    chart: bool = _opt(True, "Write results.png.")
+
+
+# ------------------------------------------------------------------------------------------
+# argparse derivation
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def build_parser(cls: type = EvalConfig) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` with one option per field of ``cls`` (help text from metadata)."""
+    parser = argparse.ArgumentParser(
+        prog="itdr-eval",
+        description="Fine-tune (LoRA) and score an LLM on ITDR: predictions.jsonl, results.json, results.md, results.png.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        kwargs: dict[str, Any] = {"help": f.metadata.get("help", ""), "dest": f.name}
+        if hint is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+            kwargs["default"] = f.default
+        else:
+            base = _base_type(hint)
+            kwargs["type"] = base
+            kwargs["default"] = None if f.metadata.get("required") else f.default
+            if "choices" in f.metadata:
+                kwargs["choices"] = f.metadata["choices"]
+            if f.metadata.get("required"):
+                kwargs["required"] = True
+        parser.add_argument(_flag(f.name), **kwargs)
+    return parser
+
+
+def _base_type(hint: Any) -> type:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def parse_config(argv: list[str] | None = None) -> EvalConfig:
+    """Parse command-line arguments into a validated :class:`EvalConfig`."""
+    ns = build_parser().parse_args(argv)
+    return validate(EvalConfig(**vars(ns)))
+
+
+def validate(cfg: EvalConfig) -> EvalConfig:
+    """Raise ``ValueError`` on inconsistent options; return ``cfg`` unchanged otherwise."""
+    if not cfg.model:
+        raise ValueError("--model is required")
+    if not 0.0 < cfg.train_fraction <= 1.0:
+        raise ValueError("--train-fraction must be in (0, 1]")
+    if not 0.0 <= cfg.warmup_ratio < 1.0:
+        raise ValueError("--warmup-ratio must be in [0, 1)")
+    if not 0.0 <= cfg.fuzzy_threshold <= 100.0:
+        raise ValueError("--fuzzy-threshold must be in [0, 100]")
+    return cfg
+
+
+def config_to_dict(cfg: EvalConfig) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)

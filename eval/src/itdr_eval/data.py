@@ -1,0 +1,59 @@
+"""Loading ITDR splits: a Hub repo (``load_dataset(repo, config, revision=...)``) or a local folder.
+
+A local folder is either a Hub-layout export (``README.md`` whose YAML has a ``configs:``
+section; loaded with ``load_dataset(folder, config)``) or bare Parquet files laid out as
+``<config>/<split>-*.parquet``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable
+from typing import Any
+
+
+def load_split(path: str, config: str, split: str, revision: str | None = None):
+    """One split of one config as a ``datasets.Dataset``."""
+    from datasets import load_dataset
+
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, "README.md")):
+            return load_dataset(path, config, split=split)
+        files = sorted(glob.glob(os.path.join(path, config, f"{split}-*.parquet")))
+        if not files:
+            raise FileNotFoundError(f"no {config}/{split}-*.parquet under {path}")
+        return load_dataset("parquet", data_files={split: files}, split=split)
+    return load_dataset(path, config, split=split, revision=revision)
+
+
+def select_rows(ds, subset: str, limit: int | None) -> list[dict[str, Any]]:
+    """Rows to score: ``eval`` keeps ``eval_subset`` rows; ``limit`` caps each source cell (in order)."""
+    rows = ds.to_list()
+    if subset == "eval":
+        rows = [r for r in rows if r.get("eval_subset")]
+    if limit is not None:
+        kept: list[dict[str, Any]] = []
+        per_source: dict[str, int] = {}
+        for r in rows:
+            c = per_source.get(r["source"], 0)
+            if c < limit:
+                kept.append(r)
+                per_source[r["source"]] = c + 1
+        rows = kept
+    return rows
+
+
+def sample_train(ds, fraction: float, max_rows: int | None, seed: int):
+    """A seeded random ``fraction`` of a train split, optionally capped at ``max_rows``."""
+    n = len(ds)
+    k = n if fraction >= 1.0 else max(1, int(round(n * fraction)))
+    if max_rows is not None:
+        k = min(k, max_rows)
+    if k == n:
+        return ds
+    return ds.shuffle(seed=seed).select(range(k))
+
+
+def dataset_fingerprints(datasets_: Iterable[Any]) -> list[str]:
+    return [getattr(d, "_fingerprint", "") for d in datasets_]

@@ -1,0 +1,134 @@
+"""Prediction: batched greedy generation, or log-likelihood scoring of closed-set options.
+
+Generation left-pads a batch of prompts (sorted by length) and decodes greedily with a per-task
+``max_new_tokens``. Likelihood mode scores every option of one row in a single batched forward
+pass: sequences ``prompt + option`` are left-padded so that all end at the same position, and
+only the last ``max(option length) + 1`` positions' logits are computed (``logits_to_keep``).
+
+Options per subtask: RP - each value of the rating scale, NIR - each candidate title (both as the
+full trained response, end-of-turn included); TKR/CDR - each candidate as the first line
+``"1. <title>"``, candidates ranked by that score (ties keep the prompt order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .prompts import PromptFormat, encode, end_of_turn_ids, prompt_text, response_text
+from .scoring import ScoringOptions, _fmt_rating, make_record, rating_options, record_from_text
+from .metrics import ranking_from_scores
+from .tasks import Task
+
+
+@dataclass
+class Predictor:
+    model: Any
+    tokenizer: Any
+    fmt: PromptFormat
+    device: Any
+    max_length: int = 8192
+    likelihood_norm: str = "mean"
+
+    def __post_init__(self) -> None:
+        tok = self.tokenizer
+        self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+        self.stop_ids = end_of_turn_ids(tok, self.fmt)
+
+    # ------------------------------------------------------------------ helpers
+    def prompt_ids(self, row: Mapping[str, Any]) -> tuple[str, list[int]]:
+        prompt = prompt_text(self.tokenizer, row, self.fmt)
+        ids = encode(self.tokenizer, prompt, self.fmt.add_special_tokens())
+        return prompt, ids[-self.max_length:]
+
+    def _left_pad(self, seqs: Sequence[Sequence[int]]):
+        import torch
+
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            if s:
+                ids[i, width - len(s):] = torch.tensor(list(s), dtype=torch.long)
+                mask[i, width - len(s):] = 1
+        return ids.to(self.device), mask.to(self.device)
+
+    # ------------------------------------------------------------------ generate
+    def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> list[str]:
+        import torch
+
+        ids, mask = self._left_pad(prompts)
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
+                pad_token_id=self.pad_id, eos_token_id=self.stop_ids,
+            )
+        new = out[:, ids.shape[1]:]
+        return [self.tokenizer.decode(seq, skip_special_tokens=True).strip() for seq in new]
+
+    # ------------------------------------------------------------------ likelihood
+    def option_scores(self, prompt_ids: Sequence[int], completions: Sequence[str]) -> list[float]:
+        """Log-likelihood of each completion after the prompt (sum or mean over its tokens)."""
+        import torch
+
+        comp_ids = [encode(self.tokenizer, c, False) or [self.pad_id] for c in completions]
+        width = max(len(c) for c in comp_ids)
+        ids, mask = self._left_pad([list(prompt_ids) + c for c in comp_ids])
+        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=position_ids,
+                                logits_to_keep=width + 1).logits
+        logp = torch.log_softmax(logits[:, -(width + 1):-1].float(), dim=-1)
+        scores: list[float] = []
+        for i, c in enumerate(comp_ids):
+            target = torch.tensor(c, device=logp.device)
+            tok_lp = logp[i, width - len(c):, :].gather(-1, target[:, None]).squeeze(-1)
+            total = float(tok_lp.sum())
+            scores.append(total / len(c) if self.likelihood_norm == "mean" else total)
+        return scores
+
+    def likelihood_record(self, task: Task, row: Mapping[str, Any], opts: ScoringOptions) -> dict[str, Any]:
+        prompt, p_ids = self.prompt_ids(row)
+        if task.answer == "rating":
+            values = rating_options(float(row["rating_min"]), float(row["rating_max"]))
+            options = [_fmt_rating(v) for v in values]
+        else:
+            options = list(row["candidates"])
+        if task.answer == "ranking":
+            completions = [f"1. {o}" for o in options]
+        else:
+            completions = [response_text(self.tokenizer, row, self.fmt, o, prompt) for o in options]
+        scores = self.option_scores(p_ids, completions)
+        raw = {"options": options, "scores": scores}
+        if task.answer == "ranking":
+            parsed: Any = ranking_from_scores(options, scores)
+        else:
+            best = max(range(len(options)), key=lambda i: (scores[i], -i))
+            parsed = values[best] if task.answer == "rating" else options[best]
+        return make_record(task, row, mode="likelihood", raw=raw, parsed=parsed, ok=True, opts=opts)
+
+
+def predict_rows(task: Task, rows: Sequence[Mapping[str, Any]], predictor: Predictor, *, mode: str,
+                 batch_size: int, max_new_tokens: int, opts: ScoringOptions,
+                 on_records: Callable[[list[dict[str, Any]]], None], progress: bool = True) -> None:
+    """Predict and score ``rows``; ``on_records`` receives each finished batch of records."""
+    from tqdm.auto import tqdm
+
+    use_likelihood = mode == "likelihood" and task.closed_set
+    bar = tqdm(total=len(rows), desc=f"{task.abbr} {'likelihood' if use_likelihood else 'generate'}",
+               disable=not progress)
+    if use_likelihood:
+        for row in rows:
+            on_records([predictor.likelihood_record(task, row, opts)])
+            bar.update(1)
+        bar.close()
+        return
+    encoded = [(row, predictor.prompt_ids(row)[1]) for row in rows]
+    encoded.sort(key=lambda x: -len(x[1]))  # similar lengths per batch, longest first (fail fast on OOM)
+    for start in range(0, len(encoded), batch_size):
+        chunk = encoded[start:start + batch_size]
+        texts = predictor.generate([ids for _, ids in chunk], max_new_tokens)
+        on_records([record_from_text(task, row, text, opts) for (row, _), text in zip(chunk, texts)])
+        bar.update(len(chunk))
+    bar.close()

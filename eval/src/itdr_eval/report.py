@@ -1,0 +1,164 @@
+"""Writing results: predictions.jsonl (append-only store), results.json, results.md, results.png."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from . import metrics as M
+from .tasks import TASKS, Task
+
+PRIMARY = {"rating": "rmse", "ranking": "ndcg@10", "choice": "hit@1", "attributes": "mean_acc", "text": "rougeL"}
+
+
+# ----------------------------------------------------------------------------- predictions store
+
+
+def load_predictions(path: str) -> dict[str, dict[str, Any]]:
+    """Records by id (a later line for the same id wins); a truncated last line is ignored."""
+    out: dict[str, dict[str, Any]] = {}
+    if not os.path.isfile(path):
+        return out
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            out[rec["id"]] = rec
+    return out
+
+
+def append_predictions(path: str, records: Iterable[Mapping[str, Any]]) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        fh.flush()
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def summarise(cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"formula": M.SUMMARY_DOC}
+    for root in ("UII", "UIU"):
+        out[f"p{root}"] = M.summary_score([c["normalised"] for c in cells if TASKS[c["task"]].root == root])
+    return out
+
+
+def _clean(obj: Any) -> Any:
+    """NaN -> None so results.json is strict JSON."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def write_json(path: str, results: Mapping[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(_clean(dict(results)), fh, indent=2, ensure_ascii=False, default=str)
+
+
+def load_results(run_dir: str) -> dict[str, Any]:
+    with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
+
+
+def _cell_index(results: Mapping[str, Any] | None) -> dict[tuple[str, str], Mapping[str, Any]]:
+    if not results:
+        return {}
+    return {(c["task"], c["source"]): c for c in results.get("cells", [])}
+
+
+def render_markdown(results: Mapping[str, Any], other: Mapping[str, Any] | None = None, other_name: str = "") -> str:
+    """Paper-style tables, one per subtask (rows = sources); with ``other``: ``this / other`` per value."""
+    cfg = results["config"]
+    lines = [
+        "# itdr-eval results", "",
+        f"- model: `{results['model']['base_model']}`" + (f" + adapter `{results['model']['adapter']}`" if results["model"].get("adapter") else ""),
+        f"- dataset: `{cfg['dataset']}` (revision `{cfg['revision']}`), subset: `{cfg['subset']}`",
+        f"- prediction mode: `{cfg['predict_mode']}` (likelihood applies to RP, TKR, CDR, NIR; UAP, IR, TUI are generated)",
+        f"- fine-tuning: `{cfg['finetune']}`" + (f" on `{cfg['train_tasks'] or cfg['tasks']}`, fraction {cfg['train_fraction']}" if cfg["finetune"] != "none" else ""),
+        f"- BLEU: {results['notes']['bleu']}",
+        f"- ROUGE: {results['notes']['rouge']}",
+        f"- misses: {results['notes']['misses']}",
+    ]
+    if other is not None:
+        lines.append(f"- values are `this / {other_name or 'other'}`")
+    lines += ["", "## Summary", "", "| | pUII | pUIU |", "|---|---|---|"]
+    s = results["summary"]
+    if other is not None:
+        o = other.get("summary", {})
+        lines.append(f"| this / other | {_fmt(s.get('pUII'))} / {_fmt(o.get('pUII'))} | {_fmt(s.get('pUIU'))} / {_fmt(o.get('pUIU'))} |")
+    else:
+        lines.append(f"| this run | {_fmt(s.get('pUII'))} | {_fmt(s.get('pUIU'))} |")
+    lines += ["", f"{M.SUMMARY_DOC}", ""]
+    others = _cell_index(other)
+    for task in TASKS.values():
+        cells = [c for c in results["cells"] if c["task"] == task.name]
+        if not cells:
+            continue
+        names: list[str] = []
+        for c in cells:
+            names += [k for k in c["metrics"] if k not in names]
+        lines += [f"## {task.abbr} ({task.name})", "", "| source | n | parse rate | " + " | ".join(names) + " |",
+                  "|---" * (3 + len(names)) + "|"]
+        for c in cells:
+            oc = others.get((c["task"], c["source"]))
+            vals = []
+            for key in ["parse_rate"] + names:
+                v = c["parse_rate"] if key == "parse_rate" else c["metrics"].get(key)
+                if oc is not None:
+                    ov = oc["parse_rate"] if key == "parse_rate" else oc["metrics"].get(key)
+                    vals.append(f"{_fmt(v)} / {_fmt(ov)}")
+                else:
+                    vals.append(_fmt(v))
+            lines.append(f"| {c['source']} | {c['n']} | " + " | ".join(vals) + " |")
+        lines.append("")
+    t = results.get("timings", {})
+    lines += ["## Timings (s)", "", "```json", json.dumps(t, indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+def write_chart(path: str, results: Mapping[str, Any], other: Mapping[str, Any] | None = None, other_name: str = "other") -> None:
+    """One panel per subtask: the primary metric per source (paired bars with ``other``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks: list[Task] = [t for t in TASKS.values() if any(c["task"] == t.name for c in results["cells"])]
+    if not tasks:
+        return
+    others = _cell_index(other)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        key = PRIMARY[task.answer]
+        cells = [c for c in results["cells"] if c["task"] == task.name]
+        xs = range(len(cells))
+        mine = [c["metrics"].get(key) or 0.0 for c in cells]
+        width = 0.4 if other is not None else 0.8
+        ax.bar([x - (width / 2 if other is not None else 0) for x in xs], mine, width, label="this")
+        if other is not None:
+            theirs = [(others.get((c["task"], c["source"])) or {}).get("metrics", {}).get(key) or 0.0 for c in cells]
+            ax.bar([x + width / 2 for x in xs], theirs, width, label=other_name)
+            ax.legend(fontsize=7)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([c["source"] for c in cells], rotation=45, ha="right", fontsize=7)
+        ax.set_title(f"{task.abbr}: {key}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,189 @@
+"""Per-example scoring (one record per prediction) and per-cell aggregation.
+
+``score_example`` turns (row, raw output or option scores) into a JSON-serialisable record with
+the parsed value, whether it parsed, and the per-example scores; ``aggregate_cell`` turns the
+records of one (subtask, source) cell into its metrics. Ground truth comes from the row's
+structured columns (docs/SCHEMA.md), never from prompt text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import metrics as M
+from .parsing import parse_attributes, parse_choice, parse_number, parse_ranking
+from .tasks import Task
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoringOptions:
+    fuzzy_threshold: float = 85.0
+    bleu_tokenize: str = "13a"
+    rouge_stemmer: bool = True
+
+
+# ----------------------------------------------------------------------------- per example
+
+
+def _fmt_rating(value: float) -> str:
+    return f"{value:g}"
+
+
+def rating_options(rating_min: float, rating_max: float) -> list[float]:
+    """The values of a rating scale: half steps when an end is fractional (MovieLens 0.5-5), else integers."""
+    step = 0.5 if (rating_min % 1 or rating_max % 1) else 1.0
+    n = int(round((rating_max - rating_min) / step))
+    return [rating_min + i * step for i in range(n + 1)]
+
+
+def score_rating(row: Mapping[str, Any], parsed: float | None) -> dict[str, Any]:
+    lo, hi, ref = float(row["rating_min"]), float(row["rating_max"]), float(row["rating"])
+    err = M.rating_error(parsed, ref, lo, hi)
+    return {"abs_error": err, "scale_range": hi - lo}
+
+
+def score_ranking(row: Mapping[str, Any], ranked: Sequence[str | None]) -> dict[str, Any]:
+    pos = list(row["positives"])
+    return {
+        "ndcg@10": M.ndcg_at_k(ranked, pos, 10),
+        "hit@1": M.hit_at_k(ranked, pos, 1),
+        "p@5": M.precision_at_k(ranked, pos, 5),
+    }
+
+
+def score_choice(row: Mapping[str, Any], choice: str | None) -> dict[str, Any]:
+    return {"hit@1": M.hit_at_k([choice], list(row["positives"]), 1)}
+
+
+def score_attributes(row: Mapping[str, Any], parsed: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for attr in row["attributes"]:
+        name, ref, kind = attr["name"], attr["value"], attr["kind"]
+        pred = parsed.get(name)
+        if kind == "numeric":
+            value = parse_number(pred) if pred is not None else None
+            out[name] = {"kind": kind, "ref": float(ref), "error": None if value is None else value - float(ref)}
+        else:
+            out[name] = {"kind": kind, "correct": M.exact_match(pred, ref)}
+    return {"attributes": out}
+
+
+def score_text(row: Mapping[str, Any], text: str, opts: ScoringOptions) -> dict[str, Any]:
+    ref = row["output"]
+    scores: dict[str, Any] = dict(M.rouge_f1(text, ref, opts.rouge_stemmer))
+    for n in (1, 2):
+        s = M.bleu_stats(text, ref, n, opts.bleu_tokenize)
+        scores[f"bleu{n}_stats"] = [list(s.correct), list(s.total), s.sys_len, s.ref_len]
+    return scores
+
+
+def parse_output(task: Task, row: Mapping[str, Any], text: str, opts: ScoringOptions) -> tuple[Any, bool, dict[str, Any]]:
+    """Parse generated ``text`` for ``task``: (parsed value, parsed ok, extra info)."""
+    if task.answer == "rating":
+        value = parse_number(text, float(row["rating_min"]), float(row["rating_max"]))
+        return value, value is not None, {}
+    if task.answer == "ranking":
+        rp = parse_ranking(text, list(row["candidates"]), opts.fuzzy_threshold)
+        return rp.items, rp.ok, {"hallucinated": rp.hallucinated, "duplicates": rp.duplicates}
+    if task.answer == "choice":
+        choice = parse_choice(text, list(row["candidates"]), opts.fuzzy_threshold)
+        return choice, choice is not None, {}
+    if task.answer == "attributes":
+        names = [a["name"] for a in row["attributes"]]
+        parsed = parse_attributes(text, names)
+        return parsed, all(n in parsed for n in names), {}
+    return text, bool(text.strip()), {}
+
+
+def score_parsed(task: Task, row: Mapping[str, Any], parsed: Any, opts: ScoringOptions) -> dict[str, Any]:
+    if task.answer == "rating":
+        return score_rating(row, parsed)
+    if task.answer == "ranking":
+        return score_ranking(row, parsed)
+    if task.answer == "choice":
+        return score_choice(row, parsed)
+    if task.answer == "attributes":
+        return score_attributes(row, parsed)
+    return score_text(row, parsed, opts)
+
+
+def make_record(task: Task, row: Mapping[str, Any], *, mode: str, raw: Any, parsed: Any, ok: bool,
+                opts: ScoringOptions, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The predictions.jsonl record of one example."""
+    return {
+        "id": row["id"], "task": task.name, "source": row["source"], "mode": mode,
+        "raw": raw, "parsed": parsed, "parse_ok": bool(ok),
+        "scores": score_parsed(task, row, parsed, opts), **(dict(extra) if extra else {}),
+    }
+
+
+def record_from_text(task: Task, row: Mapping[str, Any], text: str, opts: ScoringOptions) -> dict[str, Any]:
+    parsed, ok, extra = parse_output(task, row, text, opts)
+    return make_record(task, row, mode="generate", raw=text, parsed=parsed, ok=ok, opts=opts, extra=extra)
+
+
+# ----------------------------------------------------------------------------- aggregation
+
+
+def aggregate_cell(task: Task, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Metrics of one (subtask, source) cell from its records; every record is in every denominator.
+
+    Returns ``{"n", "parse_rate", "metrics": {...}, "normalised": [...]}`` where ``normalised``
+    lists the cell's metrics mapped to [0, 1] for pUII/pUIU (see ``metrics.SUMMARY_DOC``).
+    """
+    n = len(records)
+    out: dict[str, Any] = {"n": n, "parse_rate": M.mean(float(r["parse_ok"]) for r in records)}
+    scores = [r["scores"] for r in records]
+    metrics: dict[str, float] = {}
+    normalised: list[float] = []
+    if task.answer == "rating":
+        metrics["rmse"] = M.rmse(s["abs_error"] for s in scores)
+        scale = scores[0]["scale_range"] if scores else math.nan
+        normalised.append(M.error_to_score(metrics["rmse"], scale))
+    elif task.answer == "ranking":
+        for k in ("ndcg@10", "hit@1", "p@5"):
+            metrics[k] = M.mean(s[k] for s in scores)
+            normalised.append(metrics[k])
+    elif task.answer == "choice":
+        metrics["hit@1"] = M.mean(s["hit@1"] for s in scores)
+        normalised.append(metrics["hit@1"])
+    elif task.answer == "attributes":
+        metrics, normalised = _aggregate_attributes(scores)
+    else:
+        for n_ in (1, 2):
+            stats = [M.BleuStats(tuple(c), tuple(t), sl, rl) for c, t, sl, rl in (s[f"bleu{n_}_stats"] for s in scores)]
+            metrics[f"bleu{n_}"] = M.corpus_bleu(stats, n_)
+        for k in ("rouge1", "rouge2", "rougeL"):
+            metrics[k] = M.mean(s[k] for s in scores)
+        normalised.extend(metrics.values())
+    out["metrics"] = metrics
+    out["normalised"] = normalised
+    return out
+
+
+def _aggregate_attributes(scores: Sequence[Mapping[str, Any]]) -> tuple[dict[str, float], list[float]]:
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for s in scores:
+        for name, v in s["attributes"].items():
+            by_name.setdefault(name, []).append(v)
+    metrics: dict[str, float] = {}
+    normalised: list[float] = []
+    accs: list[float] = []
+    for name, vals in by_name.items():
+        if vals[0]["kind"] == "numeric":
+            refs = [v["ref"] for v in vals]
+            miss = M.numeric_miss_error(refs)
+            value = M.rmse(miss if v["error"] is None else v["error"] for v in vals)
+            metrics[f"rmse[{name}]"] = value
+            normalised.append(M.error_to_score(value, miss))
+        else:
+            value = M.mean(v["correct"] for v in vals)
+            metrics[f"acc[{name}]"] = value
+            accs.append(value)
+            normalised.append(value)
+    if accs:
+        metrics["mean_acc"] = M.mean(accs)
+    return metrics, normalised

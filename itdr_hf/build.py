@@ -1,0 +1,139 @@
+"""Build ITDR into a Hub-layout folder, atomically.
+
+Everything is written into a hidden staging folder beside the output and moved into place only
+when every config has been built and its card written; a failed build removes the staging
+folder and leaves an existing output untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import datasets
+
+from . import __version__
+from .builder import CITATION, Itdr
+from .config import BuildConfig
+from .export import card_data, place_parquet, write_card
+from .features import ALL
+from .pipeline import Plan, Selection, clear_caches, run
+from .report import CellStats, as_json, cell_stats
+from .sources import SOURCES
+from .subtasks import ordered_names
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    output: Path
+    configs: tuple[str, ...]
+    stats: tuple[CellStats, ...]
+    skipped: tuple[tuple[str, str, str], ...]
+
+
+def build_dataset(
+    output: str | Path,
+    selection: Selection | None = None,
+    config: BuildConfig | None = None,
+    *,
+    repo_id: str = "itdr",
+) -> BuildResult:
+    output = Path(output).absolute()
+    selection = selection or Selection()
+    config = config or BuildConfig()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    bars_were_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        result = _build_into(staging, output, selection, config, repo_id)
+        _swap_into_place(staging, output)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        clear_caches()
+        if bars_were_on:
+            datasets.enable_progress_bars()
+
+
+def _build_into(staging: Path, output: Path, selection: Selection, config: BuildConfig, repo_id: str) -> BuildResult:
+    dl_manager = datasets.DownloadManager(dataset_name="itdr", download_config=datasets.DownloadConfig())
+    plan = run(selection, config, dl_manager)
+    built_sources = tuple(dict.fromkeys(c.source for c in plan.cells))
+    subtasks = [name for name in ordered_names() if any(c.subtask == name for c in plan.cells)]
+    infos: dict[str, datasets.DatasetInfo] = {}
+    for name in [*subtasks, ALL]:
+        builder = Itdr.from_options(
+            name,
+            build=config,
+            sources=built_sources,
+            data_dir=selection.data_dir,
+            demo=selection.demo,
+            strict=selection.strict,
+            cache_dir=str(staging / ".cache"),
+        )
+        prepared = staging / ".prepared" / name
+        builder.download_and_prepare(output_dir=str(prepared), file_format="parquet", dl_manager=dl_manager)
+        place_parquet(prepared, name, staging)
+        infos[name] = builder.info
+    shutil.rmtree(staging / ".prepared", ignore_errors=True)
+    shutil.rmtree(staging / ".cache", ignore_errors=True)
+    stats = [cell_stats(c) for c in plan.cells]
+    _write_card(staging, plan, infos, stats, repo_id)
+    (staging / "build_report.json").write_text(json.dumps(as_json(stats, plan.skipped), indent=2) + "\n")
+    return BuildResult(output, tuple(infos), tuple(stats), tuple(plan.skipped))
+
+
+def _write_card(folder: Path, plan: Plan, infos: dict, stats: list[CellStats], repo_id: str) -> None:
+    default = next(iter(infos))
+    data = card_data(
+        infos,
+        default,
+        license="other",
+        pretty_name="ITDR: Instruction Tuning Dataset for Recommendation",
+        language=["en"],
+        task_categories=["text-generation"],
+        tags=["recommendation", "instruction-tuning", "recommender-systems"],
+        size_categories=[_size_category(sum(s.total for s in stats))],
+    )
+    sources = [SOURCES.get(name)() for name in dict.fromkeys(c.source for c in plan.cells)]
+    parameters = [
+        {"name": f.name, "value": getattr(plan.config, f.name), "help": f.metadata.get("help", "")}
+        for f in dataclasses.fields(plan.config)
+    ]
+    template = Path(str(resources.files("itdr_hf.cards") / "README.md.j2"))
+    write_card(
+        folder, data, template,
+        version=__version__, repo_id=repo_id, default_config=default, configs=list(infos),
+        stats=stats, skipped=plan.skipped, demo=plan.selection.demo, parameters=parameters,
+        sources=sources, citation=CITATION,
+    )
+
+
+def _size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return label
+    return "1M<n<10M"
+
+
+def _swap_into_place(staging: Path, output: Path) -> None:
+    """Replace ``output`` by ``staging`` with two renames, so no reader ever sees a half-written folder."""
+    final = staging.with_name(staging.name + ".done")
+    os.rename(staging, final)
+    if output.exists():
+        old = output.with_name(f".{output.name}.old-{os.getpid()}")
+        os.rename(output, old)
+        os.rename(final, output)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(final, output)

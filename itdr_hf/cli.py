@@ -1,0 +1,99 @@
+"""``itdr-build``: parse options, call :func:`itdr_hf.build.build_dataset`, print the report.
+
+Every construction option comes from :class:`~itdr_hf.config.BuildConfig`; its help text is
+written there once. Heavy imports wait until after parsing, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Sequence
+
+from .config import BuildConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="itdr-build",
+        description="Build ITDR (arXiv 2508.05667) from its public sources into a Hugging Face dataset folder "
+        "(Parquet + README card) that load_dataset(<folder>, <config>) reads.",
+    )
+    parser.add_argument("--output", "-o", default="itdr", help="Folder to write (replaced atomically). Default: ./itdr")
+    parser.add_argument(
+        "--data-dir",
+        help="Folder with already-downloaded raw files: a source's own folder (e.g. ml-32m/) or a parent holding "
+        "one folder per source. Sources not found there are downloaded where their terms allow.",
+    )
+    parser.add_argument("--sources", help="Comma-separated source names (default: every source of the paper).")
+    parser.add_argument("--subtasks", help="Comma-separated subtask names (default: all seven).")
+    parser.add_argument("--demo", action="store_true", help="Build from the small synthetic sample bundled with the package; no network.")
+    parser.add_argument("--repo-id", default="itdr", help="Dataset id shown in the card's usage example.")
+    parser.add_argument("--list", action="store_true", help="List the known sources and subtasks and exit.")
+    group = parser.add_argument_group("construction options (defaults follow the paper)")
+    for f in dataclasses.fields(BuildConfig):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata.get('help', '')} Default: {f.default}."
+        if f.type in ("bool", bool):
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+        else:
+            kind = {"int": int, "float": float, "str": str}.get(str(f.type), type(f.default))
+            group.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=f.metadata.get("choices"), help=help_text)
+    return parser
+
+
+def _names(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(n.strip() for n in value.split(",") if n.strip())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .errors import ItdrError
+
+    try:
+        if args.list:
+            return _list()
+        from .build import build_dataset
+        from .pipeline import Selection
+        from .report import as_table
+
+        config = BuildConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(BuildConfig)})
+        sources = _names(args.sources)
+        selection = Selection(
+            subtasks=_names(args.subtasks) or (),
+            sources=sources,
+            data_dir=args.data_dir,
+            demo=args.demo,
+            strict=sources is not None,
+        )
+        result = build_dataset(args.output, selection, config, repo_id=args.repo_id)
+    except ItdrError as exc:
+        print(f"itdr-build: error: {exc}", file=sys.stderr)
+        return 2
+    print(as_table(list(result.stats), list(result.skipped)))
+    print(f"\nwrote {result.output} with configs: {', '.join(result.configs)}")
+    print(f'load it with: load_dataset("{result.output}", "{result.configs[0]}")')
+    return 0
+
+
+def _list() -> int:
+    from .matrix import PAPER_CELLS
+    from .sources import SOURCES
+    from .subtasks import ordered_names
+
+    print("subtasks:")
+    for name in ordered_names():
+        print(f"  {name}: {', '.join(s for s in PAPER_CELLS.get(name, {}) if s in SOURCES) or '-'}")
+    print("sources:")
+    for name in SOURCES.names():
+        source = SOURCES.get(name)
+        how = "download" if source.remote else "manual download"
+        print(f"  {name}: {source.title} ({how}; {source.homepage})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

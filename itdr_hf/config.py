@@ -1,0 +1,95 @@
+"""Build options: every choice the paper left open, with the paper-faithful default.
+
+Each field's help text is written once, here; the CLI (`itdr-build --help`) and the dataset
+card are derived from it. Values marked *inferred* were deduced from the paper's figures and
+released files, not stated by the authors (SPEC §1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+
+def option(default: Any, help: str, **kwargs: Any) -> Any:
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildConfig:
+    """Construction parameters of one ITDR build; part of the builder's cache hash."""
+
+    seed: int = option(42, "Seed of every random choice (user sampling, negatives, shuffles, splits).")
+    cap_per_cell: int = option(
+        6250, "Most examples per (subtask, source) cell; smaller sources keep all they have (paper: 6,250)."
+    )
+    train_fraction: float = option(0.8, "Share of a cell's users (items for TUI) in the train split (paper: 80%).")
+    validation_fraction: float = option(0.1, "Share in the validation split; the rest is test (paper: 10/10).")
+    eval_subset_size: int = option(
+        250, "Size of the fixed evaluation subset drawn from each cell's test split (paper: 250)."
+    )
+    task_descriptions: bool = option(
+        True, "Include the task-description block; off reproduces the paper's 'w/o task description' ablation."
+    )
+    negative_sampling: str = option(
+        "uniform",
+        "How negatives are drawn from items the user never interacted with: 'uniform' or 'popularity' (inferred: uniform).",
+        choices=("uniform", "popularity"),
+    )
+    like_threshold: float = option(
+        0.7,
+        "A rating counts as 'liked' at or above min + this × (max − min) of the source's scale "
+        "(0.7 → 4+ of 5 stars, 8+ of 10).",
+    )
+    rp_history: int = option(10, "Rated items shown before the target in rating prediction (paper: ~10).")
+    rp_target: str = option(
+        "last",
+        "Which interaction is the rating-prediction target: the user's 'last' or a seeded 'random' one after the history.",
+        choices=("last", "random"),
+    )
+    tkr_history: int = option(5, "History titles in top-K recommendation (paper: 5).")
+    tkr_positives: int = option(5, "Candidates that are the user's next real interactions (inferred: 5).")
+    tkr_negatives: int = option(5, "Sampled non-interacted candidates in top-K (inferred: 5).")
+    cdr_history: int = option(5, "History titles per domain in cross-domain recommendation (paper: 5 + 5).")
+    nir_history: int = option(5, "History items in next-item recommendation (paper: 5).")
+    nir_negatives: int = option(4, "Sampled negatives beside the true next item (inferred: 4, so 5 candidates).")
+    uap_items: int = option(20, "Liked items shown in user attribute prediction (paper: ~20).")
+    uap_min_items: int = option(5, "Users with fewer rated items than this get no attribute-prediction example.")
+    ir_liked: int = option(3, "Liked items with the user's review in interest recognition (paper's example: 3).")
+    ir_disliked: int = option(3, "Disliked items with the user's review in interest recognition (paper's example: 3).")
+    tui_comments: int = option(3, "User reviews or comments shown per item in target user identification (paper: 3).")
+    tui_min_raters: int = option(5, "Items with fewer raters than this get no target-user example.")
+    max_text_chars: int = option(
+        600, "Review and comment texts longer than this are cut at a word boundary, with '…'."
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.train_fraction < 1 or not 0 <= self.validation_fraction < 1:
+            raise ConfigError("train_fraction must be in (0, 1) and validation_fraction in [0, 1)")
+        if self.train_fraction + self.validation_fraction >= 1:
+            raise ConfigError("train_fraction + validation_fraction must leave room for a test split")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            choices = f.metadata.get("choices")
+            if choices and value not in choices:
+                raise ConfigError(f"{f.name} must be one of {', '.join(choices)}, not {value!r}")
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"{f.name} must not be negative, got {value}")
+        if self.cap_per_cell < 1:
+            raise ConfigError("cap_per_cell must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        payload = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @classmethod
+    def help_of(cls, name: str) -> str:
+        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}[name]

@@ -1,0 +1,1 @@
+"""Synthetic demo sample in the real MovieLens raw formats (see README.txt)."""

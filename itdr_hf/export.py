@@ -1,0 +1,52 @@
+"""The Hub layout: ``<config>/<split>-00000-of-00001.parquet`` and a README whose YAML declares it.
+
+``load_dataset(<folder>, <config>)`` and ``load_dataset(<org>/itdr, <config>)`` read exactly
+this; no loading script is involved.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import datasets
+from datasets.info import DatasetInfosDict
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from .splits import SPLITS
+
+
+def place_parquet(prepared: Path, config_name: str, dest: Path) -> dict[str, list[Path]]:
+    """Move the builder's Parquet shards of one config into ``dest/<config>/`` under Hub names."""
+    placed: dict[str, list[Path]] = {}
+    (dest / config_name).mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        shards = sorted(prepared.glob(f"*-{split}.parquet")) + sorted(prepared.glob(f"*-{split}-*-of-*.parquet"))
+        if not shards:
+            raise RuntimeError(f"the builder wrote no {split} file for {config_name} in {prepared}")
+        placed[split] = []
+        for i, shard in enumerate(shards):
+            target = dest / config_name / f"{split}-{i:05d}-of-{len(shards):05d}.parquet"
+            shutil.move(str(shard), target)
+            placed[split].append(target)
+    return placed
+
+
+def card_data(infos: dict[str, datasets.DatasetInfo], default_config: str, **metadata) -> DatasetCardData:
+    data = DatasetCardData(**metadata)
+    data["configs"] = [
+        {
+            "config_name": name,
+            "data_files": [{"split": split, "path": f"{name}/{split}-*"} for split in SPLITS],
+            **({"default": True} if name == default_config else {}),
+        }
+        for name in infos
+    ]
+    DatasetInfosDict(infos).to_dataset_card_data(data)
+    return data
+
+
+def write_card(folder: Path, data: DatasetCardData, template: Path, **context) -> DatasetCard:
+    card = DatasetCard.from_template(data, template_path=str(template), **context)
+    (folder / "README.md").write_text(str(card), encoding="utf-8")
+    return card

@@ -1,0 +1,151 @@
+"""Per-source lookups the subtask generators share, computed once and only for what is needed.
+
+At MovieLens 32M scale a full sort of 32M interactions costs more than reading them; the
+generators only need the histories of the few thousand users a cell samples, so histories are
+cut out for those users and sorted alone.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .tables import SourceTables
+
+
+class Histories:
+    """Chronological interactions of a set of users, one slice per user."""
+
+    def __init__(self, interactions: pd.DataFrame, users: np.ndarray) -> None:
+        rows = interactions[interactions["user"].isin(users)]
+        # Ties in time keep file order: a stable sort on (user, timestamp).
+        order = np.lexsort((np.arange(len(rows)), rows["timestamp"].to_numpy(), rows["user"].to_numpy()))
+        self.rows = rows.iloc[order].reset_index(drop=True)
+        user_col = self.rows["user"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, user_col[1:] != user_col[:-1]]) if len(user_col) else np.array([], int)
+        ends = np.r_[starts[1:], len(user_col)]
+        self._slices = {user_col[s]: (s, e) for s, e in zip(starts, ends)}
+
+    def of(self, user: object) -> pd.DataFrame:
+        start, end = self._slices.get(user, (0, 0))
+        return self.rows.iloc[start:end]
+
+
+class SourceIndex:
+    def __init__(self, tables: SourceTables) -> None:
+        self.tables = tables
+
+    def item_view(self, item: object) -> dict:
+        """What templates may say about an item; absent columns are empty, never missing."""
+        view = self._views.get(item)
+        if view is None:
+            columns = self._item_columns
+            view = {
+                "id": str(item),
+                "title": columns["title"][item],
+                "categories": _as_list(columns["categories"].get(item)),
+                "tags": _as_list(columns["tags"].get(item)),
+                "year": _as_text(columns["year"].get(item)),
+                "domain": _as_text(columns["domain"].get(item)),
+                "details": dict(columns["details"].get(item) or {}),
+            }
+            self._views[item] = view
+        return view
+
+    @cached_property
+    def _views(self) -> dict:
+        return {}
+
+    @cached_property
+    def _item_columns(self) -> dict[str, dict]:
+        items = self.tables.items
+        return {
+            name: (items[name].to_dict() if name in items.columns else {})
+            for name in ("title", "categories", "tags", "year", "domain", "details")
+        }
+
+    @cached_property
+    def titles(self) -> pd.Series:
+        return self.tables.items["title"].astype(str)
+
+    @cached_property
+    def titled_interactions(self) -> pd.DataFrame:
+        """Interactions whose item has a title: only those can be shown to a model."""
+        inter = self.tables.interactions
+        has_title = self.titles[self.titles.str.len() > 0].index
+        keep = inter["item"].isin(has_title)
+        return inter if bool(keep.all()) else inter[keep]
+
+    @cached_property
+    def user_counts(self) -> pd.Series:
+        return self.titled_interactions["user"].value_counts(sort=False)
+
+    @cached_property
+    def rated_user_counts(self) -> pd.Series:
+        inter = self.titled_interactions
+        return inter.loc[inter["rating"].notna(), "user"].value_counts(sort=False)
+
+    @cached_property
+    def item_pool(self) -> np.ndarray:
+        """Items that can be candidates: titled and interacted with at least once."""
+        return np.sort(self.titled_interactions["item"].unique())
+
+    @cached_property
+    def item_popularity(self) -> np.ndarray:
+        counts = self.titled_interactions["item"].value_counts()
+        return counts.reindex(self.item_pool).to_numpy(dtype=np.float64)
+
+    def users_with_at_least(self, n: int, *, rated: bool = False) -> np.ndarray:
+        counts = self.rated_user_counts if rated else self.user_counts
+        return counts.index[counts.to_numpy() >= n].to_numpy()
+
+    def histories(self, users: np.ndarray, *, rated: bool = False) -> Histories:
+        inter = self.titled_interactions
+        if rated:
+            inter = inter[inter["rating"].notna()]
+        return Histories(inter, users)
+
+    def sample_negatives(
+        self,
+        rng: np.random.Generator,
+        k: int,
+        exclude_items: set,
+        exclude_titles: set[str],
+        mode: str = "uniform",
+    ) -> list:
+        """``k`` distinct items the user never interacted with, titles unique among the candidates."""
+        pool = self.item_pool
+        if mode == "popularity":
+            cdf = self._popularity_cdf
+        picked: list = []
+        titles = set(exclude_titles)
+        for _ in range(50 * k + 100):
+            if len(picked) == k:
+                break
+            if mode == "popularity":
+                idx = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+            else:
+                idx = int(rng.integers(len(pool)))
+            item = pool[min(idx, len(pool) - 1)]
+            title = self.titles.at[item]
+            if item in exclude_items or title in titles:
+                continue
+            picked.append(item)
+            titles.add(title)
+        if len(picked) < k:
+            raise ValueError("not enough distinct items to sample negatives from")
+        return picked
+
+    @cached_property
+    def _popularity_cdf(self) -> np.ndarray:
+        return np.cumsum(self.item_popularity)
+
+
+def _as_list(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, (list, tuple, np.ndarray)) else []
+
+
+def _as_text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)

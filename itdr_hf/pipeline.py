@@ -1,0 +1,159 @@
+"""From source names and options to generated cells, with the reasons for every skipped cell.
+
+Reading a source and generating a cell are memoised for the life of the process, keyed by
+everything they depend on, so building the seven subtask configs and ``all`` reads each raw
+file once and generates each cell once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tqdm.auto import tqdm
+
+from .cells import Cell, make_cell
+from .config import BuildConfig
+from .errors import ConfigError, ItdrError, SourceUnavailable
+from .index import SourceIndex
+from .matrix import cells_for, paper_sources
+from .sources import SOURCES, Source
+from .subtasks import SUBTASKS, ordered_names
+
+if TYPE_CHECKING:
+    from datasets import DownloadManager
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to build: subtasks, sources (None: every source of the paper that has a reader), where raw files are."""
+
+    subtasks: tuple[str, ...] = ()
+    sources: tuple[str, ...] | None = None
+    data_dir: str | None = None
+    demo: bool = False
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        for name in self.subtasks:
+            SUBTASKS.get(name)
+        for name in self.sources or ():
+            SOURCES.get(name)
+
+    def subtask_names(self) -> list[str]:
+        return list(self.subtasks) if self.subtasks else ordered_names()
+
+    def source_names(self) -> list[str]:
+        if self.sources is not None:
+            return list(self.sources)
+        names = [s for s in paper_sources() if s in SOURCES]
+        if self.demo:
+            names = [s for s in names if SOURCES.get(s).demo_folder]
+        return names
+
+    def cells(self) -> list[tuple[str, str]]:
+        cells = cells_for(self.subtask_names(), self.source_names())
+        if self.strict and not cells:
+            raise ConfigError(
+                f"no cell of the paper's matrix pairs subtasks {self.subtask_names()} with sources {list(self.sources)}"
+            )
+        return cells
+
+
+@dataclass
+class Plan:
+    selection: Selection
+    config: BuildConfig
+    cells: list[Cell] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def demo_dir() -> Path:
+    return Path(str(resources.files("itdr_hf.demo")))
+
+
+def source_dir(source: Source, selection: Selection, dl_manager: "DownloadManager | None") -> Path:
+    if selection.demo:
+        return demo_dir() / source.demo_folder
+    data_dir = Path(selection.data_dir) if selection.data_dir else None
+    if data_dir is not None and (found := source.find_in(data_dir)) is not None:
+        return found
+    if data_dir is not None and selection.strict:
+        return source.locate(data_dir, None)
+    return source.locate(None, dl_manager)
+
+
+_SOURCE_CACHE: dict[tuple, SourceIndex] = {}
+_CELL_CACHE: dict[tuple, Cell] = {}
+
+
+def clear_caches() -> None:
+    _SOURCE_CACHE.clear()
+    _CELL_CACHE.clear()
+
+
+def load_source(name: str, root: Path, config: BuildConfig) -> SourceIndex:
+    key = (name, str(root.resolve()), input_fingerprint(SOURCES.get(name)(), root), config.fingerprint())
+    if key not in _SOURCE_CACHE:
+        logger.info("reading %s from %s", name, root)
+        _SOURCE_CACHE[key] = SourceIndex(SOURCES.get(name)().read(root, config))
+    return _SOURCE_CACHE[key]
+
+
+def input_fingerprint(source: Source, root: Path) -> str:
+    """Names, sizes and modification times of a source's files: cheap, and changes when they do."""
+    digest = hashlib.sha256(source.name.encode())
+    for path in sorted(p for p in root.iterdir() if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.name}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def run(selection: Selection, config: BuildConfig, dl_manager: "DownloadManager | None" = None) -> Plan:
+    plan = Plan(selection, config)
+    wanted = selection.cells()
+    indexes: dict[str, SourceIndex | str] = {}
+    for name in dict.fromkeys(source for _, source in wanted):
+        try:
+            root = source_dir(SOURCES.get(name)(), selection, dl_manager)
+            indexes[name] = load_source(name, root, config)
+        except SourceUnavailable as exc:
+            if selection.strict:
+                raise
+            indexes[name] = str(exc)
+    progress = tqdm(wanted, desc="cells", unit="cell", disable=None)
+    for subtask, source in progress:
+        progress.set_postfix_str(f"{subtask}/{source}")
+        index = indexes[source]
+        if isinstance(index, str):
+            plan.skipped.append((subtask, source, index))
+            continue
+        reason = SUBTASKS.get(subtask)().unsupported(index)
+        if reason:
+            plan.skipped.append((subtask, source, reason))
+            continue
+        key = (subtask, source, id(index), config.fingerprint())
+        if key not in _CELL_CACHE:
+            _CELL_CACHE[key] = make_cell(subtask, index, config)
+        plan.cells.append(_CELL_CACHE[key])
+    if not plan.cells:
+        reasons = "; ".join(f"{t}/{s}: {r}" for t, s, r in plan.skipped) or "nothing selected"
+        raise ItdrError(f"no cell could be built ({reasons})")
+    return plan
+
+
+def selection_fingerprint(selection: Selection, config: BuildConfig) -> str:
+    payload = json.dumps(
+        {"selection": [list(selection.subtasks), selection.sources, selection.data_dir, selection.demo, selection.strict],
+         "config": config.to_dict()},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

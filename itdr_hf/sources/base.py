@@ -1,0 +1,132 @@
+"""The contract of a source reader, and how its raw files are found or fetched.
+
+A source is one module: its homepage, license, citation and format quirks in the docstring
+and class attributes, and one method, :meth:`Source.read`, that turns a folder of raw files
+into :class:`~itdr_hf.tables.SourceTables`. It never writes prompt text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from ..errors import DataError, SourceUnavailable
+from ..registry import Registry
+from ..tables import SourceTables
+
+if TYPE_CHECKING:
+    from datasets import DownloadManager
+
+    from ..config import BuildConfig
+
+
+@dataclass(frozen=True)
+class RemoteArchive:
+    """A zip the builder may download, and how to check it.
+
+    ``sha256`` pins the archive when its digest is known; ``md5_url`` names a checksum file the
+    publisher serves beside it (GroupLens does), checked when no sha256 is pinned.
+    """
+
+    url: str
+    sha256: str | None = None
+    md5_url: str | None = None
+
+
+class Source:
+    """Base class of every source reader.
+
+    Subclasses set the class attributes and implement :meth:`read`. ``required_files`` are
+    paths relative to the source folder; :meth:`locate` finds that folder in a user's data
+    directory (directly, or one of ``folder_names`` below it) or downloads ``remote``.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    homepage: ClassVar[str]
+    license: ClassVar[str]
+    citation: ClassVar[str]
+    required_files: ClassVar[tuple[str, ...]]
+    folder_names: ClassVar[tuple[str, ...]] = ()
+    remote: ClassVar[RemoteArchive | None] = None
+    manual_download: ClassVar[str] = ""
+    demo_folder: ClassVar[str | None] = None
+
+    def read(self, root: Path, config: "BuildConfig") -> SourceTables:
+        raise NotImplementedError
+
+    # -- finding the raw files -------------------------------------------------------------
+
+    def find_in(self, data_dir: Path) -> Path | None:
+        for candidate in [data_dir, *(data_dir / name for name in self.folder_names)]:
+            if all((candidate / f).is_file() for f in self.required_files):
+                return candidate
+        return None
+
+    def locate(self, data_dir: Path | None, dl_manager: "DownloadManager | None") -> Path:
+        if data_dir is not None:
+            found = self.find_in(Path(data_dir))
+            if found is None:
+                missing = [f for f in self.required_files if not (Path(data_dir) / f).is_file()]
+                raise DataError(
+                    data_dir,
+                    f"{self.name}: missing {', '.join(missing)}",
+                    fix=f"point --data-dir at the folder holding {', '.join(self.required_files)}"
+                    + (f" (or its parent, with one of {', '.join(self.folder_names)} in it)" if self.folder_names else ""),
+                )
+            return found
+        if self.remote is None or dl_manager is None:
+            raise SourceUnavailable(
+                f"{self.name}: needs a manual download. {self.manual_download}".strip()
+            )
+        return self._download(dl_manager)
+
+    def _download(self, dl_manager: "DownloadManager") -> Path:
+        assert self.remote is not None
+        try:
+            archive = Path(dl_manager.download(self.remote.url))
+        except Exception as exc:  # noqa: BLE001 - any network failure means the same to the user
+            raise SourceUnavailable(
+                f"{self.name}: could not download {self.remote.url} ({type(exc).__name__}: {exc}). "
+                f"Download it yourself, unzip it and pass --data-dir. {self.manual_download}".strip()
+            ) from None
+        self._verify(archive, dl_manager)
+        try:
+            extracted = Path(dl_manager.extract(str(archive)))
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise DataError(archive, f"cannot unpack: {exc}", fix="delete it and build again to re-download") from None
+        found = self.find_in(extracted)
+        if found is None:
+            raise DataError(archive, f"archive lacks {', '.join(self.required_files)}", fix="delete it and build again")
+        return found
+
+    def _verify(self, archive: Path, dl_manager: "DownloadManager") -> None:
+        assert self.remote is not None
+        if self.remote.sha256:
+            verify_digest(archive, "sha256", self.remote.sha256)
+        elif self.remote.md5_url:
+            try:
+                expected = Path(dl_manager.download(self.remote.md5_url)).read_text().split()[0]
+            except Exception as exc:  # noqa: BLE001
+                raise SourceUnavailable(f"{self.name}: could not fetch the checksum {self.remote.md5_url}: {exc}") from None
+            verify_digest(archive, "md5", expected)
+
+
+def verify_digest(path: Path, algorithm: str, expected: str) -> None:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected.lower():
+        raise DataError(
+            path,
+            f"{algorithm} is {digest.hexdigest()}, expected {expected}",
+            fix="the download is corrupt or the file changed upstream: delete it and build again",
+        )
+
+
+SOURCES: Registry[type[Source]] = Registry("source")
+register_source = SOURCES.register

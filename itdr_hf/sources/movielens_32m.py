@@ -1,0 +1,130 @@
+"""MovieLens 32M (GroupLens), and any MovieLens release in the same CSV layout.
+
+Homepage: https://grouplens.org/datasets/movielens/32m/ — 32,000,204 ratings and 2,000,072
+tags by 200,948 users on 87,585 movies (1995–2023). Files (UTF-8, RFC 4180 quoting, header):
+``ratings.csv userId,movieId,rating,timestamp`` (half stars 0.5–5.0, Unix seconds),
+``movies.csv movieId,title,genres`` (title carries the year, genres ``|``-separated,
+``(no genres listed)`` for none), ``tags.csv userId,movieId,tag,timestamp``, ``links.csv``.
+``ml-latest-small`` and ``ml-25m`` share the layout, so ``--data-dir`` may point at them.
+
+Terms: research use, no redistribution without permission (ml-latest-small alone may be
+redistributed under its own terms); cite Harper & Konstan (2015). The builder downloads the
+zip and checks it against the MD5 file GroupLens publishes beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..config import BuildConfig
+from ..tables import SourceTables
+from .base import RemoteArchive, Source, register_source
+from .textio import read_csv_table
+
+HARPER_KONSTAN = """@article{harper2015movielens,
+  title={The MovieLens Datasets: History and Context},
+  author={Harper, F. Maxwell and Konstan, Joseph A.},
+  journal={ACM Transactions on Interactive Intelligent Systems},
+  volume={5}, number={4}, pages={19:1--19:19}, year={2015}, doi={10.1145/2827872}
+}"""
+
+_YEAR = re.compile(r"\((\d{4})\)\s*$")
+NO_GENRES = "(no genres listed)"
+TOP_TAGS = 5
+
+
+def split_genres(genres: pd.Series, separator: str = "|") -> pd.Series:
+    return genres.map(lambda g: [x for x in g.split(separator) if x and x != NO_GENRES])
+
+
+def title_year(titles: pd.Series) -> pd.Series:
+    return titles.map(lambda t: (m.group(1) if (m := _YEAR.search(t)) else ""))
+
+
+@register_source("movielens_32m")
+class MovieLens32M(Source):
+    name = "movielens_32m"
+    title = "MovieLens 32M"
+    homepage = "https://grouplens.org/datasets/movielens/32m/"
+    license = "GroupLens research license: research use only, no redistribution without permission"
+    citation = HARPER_KONSTAN
+    required_files = ("ratings.csv", "movies.csv")
+    folder_names = ("ml-32m",)
+    remote = RemoteArchive(
+        url="https://files.grouplens.org/datasets/movielens/ml-32m.zip",
+        md5_url="https://files.grouplens.org/datasets/movielens/ml-32m.zip.md5",
+    )
+    demo_folder = "ml-32m"
+    fix = "download ml-32m.zip from https://grouplens.org/datasets/movielens/32m/ and unzip it"
+
+    def read(self, root: Path, config: BuildConfig) -> SourceTables:
+        ratings = read_csv_table(
+            root / "ratings.csv",
+            {"userId": pa.int32(), "movieId": pa.int32(), "rating": pa.float32(), "timestamp": pa.int64()},
+            fix=self.fix,
+        )
+        interactions = pd.DataFrame(
+            {
+                "user": ratings.column("userId").to_numpy(),
+                "item": ratings.column("movieId").to_numpy(),
+                "rating": ratings.column("rating").to_numpy(),
+                "timestamp": ratings.column("timestamp").to_numpy(),
+            },
+            copy=False,
+        )
+        del ratings
+        movies = read_csv_table(
+            root / "movies.csv", {"movieId": pa.int32(), "title": pa.string(), "genres": pa.string()}, fix=self.fix
+        ).to_pandas()
+        items = pd.DataFrame(
+            {"title": movies["title"].str.strip().to_numpy(), "categories": split_genres(movies["genres"]).to_numpy()},
+            index=pd.Index(movies["movieId"].to_numpy(), name="item"),
+        )
+        items["year"] = title_year(items["title"])
+        texts = self._read_tags(root / "tags.csv")
+        items["tags"] = _top_tags(texts, items.index)
+        return SourceTables(
+            name=self.name,
+            interactions=interactions,
+            items=items,
+            texts=texts,
+            rating_scale=(0.5, 5.0),
+            rating_decimals=1,
+            item_noun="movie",
+        )
+
+    def _read_tags(self, path: Path) -> pd.DataFrame:
+        if not path.is_file():
+            return pd.DataFrame({"user": [], "item": [], "text": [], "timestamp": []})
+        tags = read_csv_table(
+            path,
+            {"userId": pa.int32(), "movieId": pa.int32(), "tag": pa.string(), "timestamp": pa.int64()},
+            fix=self.fix,
+        ).to_pandas()
+        tags = tags.rename(columns={"userId": "user", "movieId": "item", "tag": "text"})
+        tags["text"] = tags["text"].str.strip()
+        return tags[tags["text"] != ""].reset_index(drop=True)
+
+
+def _top_tags(texts: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """The most frequent tags per item (case-folded), most used first, ties alphabetical."""
+    empty = pd.Series([[] for _ in range(len(index))], index=index, dtype=object)
+    if texts.empty:
+        return empty
+    counts = (
+        texts.assign(tag=texts["text"].str.lower())
+        .groupby(["item", "tag"], sort=False)
+        .size()
+        .reset_index(name="n")
+        .sort_values(["item", "n", "tag"], ascending=[True, False, True], kind="stable")
+    )
+    top = counts.groupby("item", sort=False).head(TOP_TAGS).groupby("item", sort=False)["tag"].agg(list)
+    result = empty.copy()
+    common = top.index.intersection(index)
+    result.loc[common] = top.loc[common].to_numpy()
+    return result.map(lambda v: list(v) if isinstance(v, (list, np.ndarray)) else [])

@@ -1,0 +1,85 @@
+"""Leakage-free splits and the fixed evaluation subset.
+
+Every user (item, for item-centric subtasks) of a source is assigned to train, validation or
+test by a seeded hash of its id, the same in every subtask. A user's examples therefore all
+land in one split across the whole source, so no test target is ever seen in training, in
+this cell or any other. When a cell is capped, users are sampled from each split's pool in
+the exact 80/10/10 proportions; uncapped cells keep every eligible user, and their split
+sizes follow the hash (within a percent or two of 80/10/10).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from .config import BuildConfig
+
+SPLITS = ("train", "validation", "test")
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _salt(*parts: object) -> np.uint64:
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return np.uint64(int.from_bytes(digest, "little"))
+
+
+def unit_hash(ids: np.ndarray, *salt: object) -> np.ndarray:
+    """A uniform number in [0, 1) per id, stable across runs, platforms and subtasks."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind in "iu":
+        keys = ids.astype(np.int64).view(np.uint64)
+    else:
+        keys = np.fromiter(
+            (int.from_bytes(hashlib.blake2b(str(i).encode(), digest_size=8).digest(), "little") for i in ids),
+            dtype=np.uint64,
+            count=len(ids),
+        )
+    mixed = _splitmix64(keys ^ _salt(*salt))
+    return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def split_of(ids: np.ndarray, config: BuildConfig, source: str, unit: str) -> np.ndarray:
+    """0 = train, 1 = validation, 2 = test for each id."""
+    u = unit_hash(ids, config.seed, source, unit)
+    cuts = [config.train_fraction, config.train_fraction + config.validation_fraction]
+    return np.searchsorted(cuts, u, side="right").astype(np.int8)
+
+
+def choose_units(
+    eligible: np.ndarray, config: BuildConfig, source: str, unit: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick at most ``cap_per_cell`` units, split-stratified; returns (ids, split codes), sorted by split then id."""
+    eligible = np.sort(np.unique(eligible))
+    codes = split_of(eligible, config, source, unit)
+    cap = config.cap_per_cell
+    if len(eligible) <= cap:
+        order = np.lexsort((eligible, codes))
+        return eligible[order], codes[order]
+    n_train = round(cap * config.train_fraction)
+    n_val = round(cap * config.validation_fraction)
+    targets = (n_train, n_val, cap - n_train - n_val)
+    ids, labels = [], []
+    for code, want in enumerate(targets):
+        pool = eligible[codes == code]
+        picked = np.sort(rng.choice(pool, size=min(want, len(pool)), replace=False)) if want else pool[:0]
+        ids.append(picked)
+        labels.append(np.full(len(picked), code, dtype=np.int8))
+    return np.concatenate(ids), np.concatenate(labels)
+
+
+def eval_subset_mask(n_test: int, config: BuildConfig, rng: np.random.Generator) -> np.ndarray:
+    """Which of a cell's test rows form the fixed evaluation subset every model is scored on."""
+    mask = np.zeros(n_test, dtype=bool)
+    if n_test:
+        mask[rng.choice(n_test, size=min(config.eval_subset_size, n_test), replace=False)] = True
+    return mask

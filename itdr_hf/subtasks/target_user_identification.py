@@ -1,0 +1,124 @@
+"""Target user identification (TUI, UIU): describe the users an item suits.
+
+Item-centric: one example per item (split by item), with its attributes and
+``tui_comments`` reviews or comments from distinct users. The paper's references are prose an
+LLM wrote; offline, the reference is *derived* from the data (the item's genres and tags, how
+its raters rated it, who its fans are where the source has demographics) and its provenance is
+recorded in ``reference_provenance``. The LLM writer (a later step) replaces it in place.
+"""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pandas as pd
+
+from ..config import BuildConfig
+from ..index import SourceIndex
+from ..splits import choose_units
+from ..tables import CATEGORICAL
+from ..templates import render
+from .base import UIU, Example, Subtask, register_subtask
+from .common import trim
+
+PROVENANCE = "derived:tui-v1"
+
+
+@register_subtask("target_user_identification")
+class TargetUserIdentification(Subtask):
+    name = "target_user_identification"
+    abbr = "TUI"
+    root = UIU
+    title = "Target user identification"
+    split_unit = "item"
+    features = {"reference_provenance": datasets.Value("string")}
+
+    def unsupported(self, index: SourceIndex) -> str | None:
+        return None if not index.tables.texts.empty else "the source has no reviews or comments"
+
+    def generate(self, index: SourceIndex, config: BuildConfig, rng: np.random.Generator) -> list[Example]:
+        tables = index.tables
+        texts = tables.texts[tables.texts["item"].isin(index.item_pool)]
+        writers = texts.groupby("item")["user"].nunique()
+        raters = index.titled_interactions["item"].value_counts()
+        eligible = writers.index[
+            (writers.to_numpy() >= config.tui_comments)
+            & (raters.reindex(writers.index).fillna(0).to_numpy() >= config.tui_min_raters)
+        ].to_numpy()
+        items, splits = choose_units(eligible, config, tables.name, "item", rng)
+        stats = self._rating_stats(index, items, config)
+        by_item = {item: group for item, group in texts[texts["item"].isin(items)].groupby("item", sort=False)}
+        examples = []
+        for item, split in zip(items, splits):
+            view = index.item_view(item)
+            comments = self._comments(by_item[item], config, rng)
+            facts = {**view, **stats.get(item, {}), "noun": tables.item_noun}
+            examples.append(
+                Example(
+                    user_id="",
+                    item_id=item,
+                    split=int(split),
+                    context={
+                        "item": view,
+                        "comments": comments,
+                        "noun": tables.item_noun,
+                        "reference": " ".join(render(self.name, "reference", **facts).split()),
+                    },
+                    truth={"reference_provenance": PROVENANCE},
+                )
+            )
+        return examples
+
+    @staticmethod
+    def _comments(group: pd.DataFrame, config: BuildConfig, rng: np.random.Generator) -> list[str]:
+        by_user = group.groupby("user", sort=True)["text"].agg(lambda t: ", ".join(dict.fromkeys(t)))
+        chosen = np.sort(rng.choice(len(by_user), size=config.tui_comments, replace=False))
+        return [trim(by_user.iloc[i], config.max_text_chars) for i in chosen]
+
+    @staticmethod
+    def _rating_stats(index: SourceIndex, items: np.ndarray, config: BuildConfig) -> dict:
+        tables = index.tables
+        rows = index.titled_interactions
+        rows = rows[rows["item"].isin(items)]
+        out: dict = {item: {"n_raters": int(n)} for item, n in rows["item"].value_counts().items()}
+        if not tables.has_ratings:
+            return out
+        rated = rows[rows["rating"].notna()]
+        cutoff = tables.like_cutoff(config.like_threshold)
+        liked = rated[rated["rating"] >= cutoff]
+        summary = rated.groupby("item")["rating"].agg(["mean", "size"])
+        n_liked = liked.groupby("item").size()
+        fans = _fan_profile(tables, liked)
+        high = tables.rating_scale[1]
+        step = 0.5 if tables.rating_decimals else 1.0
+        for item, (mean, size) in summary.iterrows():
+            out[item].update(
+                {
+                    "mean_rating": f"{mean:.1f}",
+                    "scale_max": tables.format_rating(high),
+                    "like_cutoff": tables.format_rating(float(np.ceil(cutoff / step) * step)),
+                    "pct_liked": int(round(100 * n_liked.get(item, 0) / size)),
+                    "fans": fans.get(item, []),
+                }
+            )
+        return out
+
+
+def _fan_profile(tables, liked: pd.DataFrame) -> dict:
+    """For each item, the most common value of each categorical user attribute among its fans."""
+    specs = [s for s in tables.user_attributes if s.kind == CATEGORICAL]
+    if not specs or tables.users.empty or liked.empty:
+        return {}
+    joined = liked[["item", "user"]].join(tables.users[[s.column for s in specs]], on="user")
+    profile: dict = {}
+    for spec in specs:
+        column = joined.dropna(subset=[spec.column])
+        if column.empty:
+            continue
+        counts = column.groupby(["item", spec.column]).size().reset_index(name="n")
+        counts = counts.sort_values(["item", "n", spec.column], ascending=[True, False, True], kind="stable")
+        totals = column.groupby("item").size()
+        for item, top in counts.groupby("item", sort=False).head(1).set_index("item").iterrows():
+            share = int(round(100 * top["n"] / totals[item]))
+            profile.setdefault(item, []).append({"name": spec.name, "value": str(top[spec.column]), "share": share})
+    return profile

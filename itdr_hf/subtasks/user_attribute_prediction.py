@@ -1,0 +1,85 @@
+"""User attribute prediction (UAP, UIU): infer a user's demographics from the items they like.
+
+One example per user with at least one known attribute (ML-1M: 6,040 = its user count). The
+items shown are the user's ``uap_items`` highest-rated (ties: most recent), in time order.
+"""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pandas as pd
+
+from ..config import BuildConfig
+from ..index import SourceIndex
+from ..splits import choose_units
+from ..tables import NUMERIC
+from .base import UIU, Example, Subtask, register_subtask
+
+
+@register_subtask("user_attribute_prediction")
+class UserAttributePrediction(Subtask):
+    name = "user_attribute_prediction"
+    abbr = "UAP"
+    root = UIU
+    title = "User attribute prediction"
+    features = {
+        "attributes": [
+            {"name": datasets.Value("string"), "value": datasets.Value("string"), "kind": datasets.Value("string")}
+        ],
+    }
+
+    def unsupported(self, index: SourceIndex) -> str | None:
+        return None if index.tables.user_attributes else "the source has no user attributes"
+
+    def generate(self, index: SourceIndex, config: BuildConfig, rng: np.random.Generator) -> list[Example]:
+        tables = index.tables
+        users_table = tables.users
+        specs = tables.user_attributes
+        known = users_table[[s.column for s in specs]].notna().any(axis=1)
+        with_attrs = users_table.index[known.to_numpy()]
+        active = index.users_with_at_least(config.uap_min_items)
+        eligible = np.intersect1d(with_attrs.to_numpy(), active)
+        users, splits = choose_units(eligible, config, tables.name, "user", rng)
+        histories = index.histories(users)
+        examples = []
+        for user, split in zip(users, splits):
+            rows = histories.of(user)
+            shown = self._liked(rows, config.uap_items)
+            attributes = [
+                {"name": s.name, "value": _format(users_table.at[user, s.column], s.kind), "kind": s.kind}
+                for s in specs
+                if pd.notna(users_table.at[user, s.column]) and str(users_table.at[user, s.column]).strip()
+            ]
+            if not attributes:
+                continue
+            examples.append(
+                Example(
+                    user_id=user,
+                    item_id="",
+                    split=int(split),
+                    context={
+                        "items": [index.item_view(i) for i in shown["item"]],
+                        "attribute_names": [s.name for s in specs],
+                        "attributes": attributes,
+                        "noun": tables.item_noun,
+                    },
+                    truth={"attributes": attributes},
+                )
+            )
+        return examples
+
+    @staticmethod
+    def _liked(rows: pd.DataFrame, n: int) -> pd.DataFrame:
+        position = np.arange(len(rows))
+        if rows["rating"].notna().any():
+            ranked = rows.assign(_pos=position).sort_values(["rating", "_pos"], ascending=[False, False], kind="stable")
+            return ranked.head(n).sort_values("_pos")
+        return rows.iloc[-n:]
+
+
+def _format(value: object, kind: str) -> str:
+    if kind == NUMERIC:
+        number = float(value)
+        return str(int(number)) if number.is_integer() else f"{number:g}"
+    return str(value).strip()

@@ -1,0 +1,56 @@
+"""Jinja2 templates of each subtask, loaded from the package's ``builders/<subtask>/`` folder.
+
+Templates render with ``StrictUndefined``: a variable a generator forgot to pass fails the
+build instead of silently writing an empty string into 195K prompts.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import jinja2
+
+
+@lru_cache(maxsize=None)
+def environment() -> jinja2.Environment:
+    root = resources.files("itdr_hf.builders")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["rating"] = lambda value, decimals=0: f"{float(value):.{int(decimals)}f}"
+    return env
+
+
+@lru_cache(maxsize=None)
+def template(subtask: str, part: str) -> jinja2.Template:
+    return environment().get_template(f"{subtask}/{part}.j2")
+
+
+def render(subtask: str, part: str, **context: object) -> str:
+    return template(subtask, part).render(**context).strip()
+
+
+def template_digest() -> str:
+    """A digest of every template file: part of the builder's cache hash."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    root = resources.files("itdr_hf.builders")
+    for path in sorted(_walk(root), key=str):
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _walk(node):
+    for child in node.iterdir():
+        if child.is_dir():
+            yield from _walk(child)
+        elif child.name.endswith(".j2"):
+            yield child
