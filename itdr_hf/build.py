@@ -38,6 +38,7 @@ class BuildResult:
     configs: tuple[str, ...]
     stats: tuple[CellStats, ...]
     skipped: tuple[tuple[str, str, str], ...]
+    skipped_lines: tuple[dict, ...] = ()
 
 
 def build_dataset(
@@ -89,8 +90,8 @@ def _build_into(staging: Path, output: Path, selection: Selection, config: Build
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     stats = [cell_stats(c) for c in plan.cells]
     _write_card(staging, plan, infos, stats, repo_id)
-    (staging / "build_report.json").write_text(json.dumps(as_json(stats, plan.skipped), indent=2) + "\n")
-    return BuildResult(output, tuple(infos), tuple(stats), tuple(plan.skipped))
+    (staging / "build_report.json").write_text(json.dumps(as_json(stats, plan.skipped, plan.skipped_lines), indent=2) + "\n")
+    return BuildResult(output, tuple(infos), tuple(stats), tuple(plan.skipped), tuple(plan.skipped_lines))
 
 
 def _write_card(folder: Path, plan: Plan, infos: dict, stats: list[CellStats], repo_id: str) -> None:

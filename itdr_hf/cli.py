@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ItdrError as exc:
         print(f"itdr-build: error: {exc}", file=sys.stderr)
         return 2
-    print(as_table(list(result.stats), list(result.skipped)))
+    print(as_table(list(result.stats), list(result.skipped), list(result.skipped_lines)))
     print(f"\nwrote {result.output} with configs: {', '.join(result.configs)}")
     print(f'load it with: load_dataset("{result.output}", "{result.configs[0]}")')
     return 0

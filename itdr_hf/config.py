@@ -64,6 +64,11 @@ class BuildConfig:
     ir_disliked: int = option(3, "Disliked items with the user's review in interest recognition (paper's example: 3).")
     tui_comments: int = option(3, "User reviews or comments shown per item in target user identification (paper: 3).")
     tui_min_raters: int = option(5, "Items with fewer raters than this get no target-user example.")
+    max_bad_line_fraction: float = option(
+        0.001,
+        "Lines of a raw file that may be skipped as unreadable (bad JSON, missing field) before the build fails; "
+        "skipped lines are counted in the report.",
+    )
     max_text_chars: int = option(
         600, "Review and comment texts longer than this are cut at a word boundary, with '…'."
     )

@@ -73,6 +73,7 @@ class Plan:
     config: BuildConfig
     cells: list[Cell] = field(default_factory=list)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    skipped_lines: list[dict] = field(default_factory=list)
 
 
 def demo_dir() -> Path:
@@ -124,6 +125,7 @@ def run(selection: Selection, config: BuildConfig, dl_manager: "DownloadManager 
         try:
             root = source_dir(SOURCES.get(name)(), selection, dl_manager)
             indexes[name] = load_source(name, root, config)
+            plan.skipped_lines.extend(s for s in indexes[name].tables.skipped_lines if s.get("skipped"))
         except SourceUnavailable as exc:
             if selection.strict:
                 raise

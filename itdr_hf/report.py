@@ -47,15 +47,16 @@ def cell_stats(cell: Cell) -> CellStats:
     )
 
 
-def as_json(stats: list[CellStats], skipped: list[tuple[str, str, str]]) -> dict:
+def as_json(stats: list[CellStats], skipped: list[tuple[str, str, str]], skipped_lines: list[dict] = ()) -> dict:
     return {
+        "skipped_lines": list(skipped_lines),
         "cells": [{**asdict(s), "total": s.total} for s in stats],
         "skipped": [{"subtask": t, "source": s, "reason": r} for t, s, r in skipped],
         "total": sum(s.total for s in stats),
     }
 
 
-def as_table(stats: list[CellStats], skipped: list[tuple[str, str, str]]) -> str:
+def as_table(stats: list[CellStats], skipped: list[tuple[str, str, str]], skipped_lines: list[dict] = ()) -> str:
     header = f"{'subtask':<28} {'source':<16} {'train':>6} {'val':>5} {'test':>5} {'eval':>5} {'total':>6} {'paper':>6} {'in w':>6} {'out w':>6}"
     lines = [header, "-" * len(header)]
     for s in stats:
@@ -67,4 +68,6 @@ def as_table(stats: list[CellStats], skipped: list[tuple[str, str, str]]) -> str
     lines.append(f"{'total':<45} {sum(s.total for s in stats):>28}")
     for subtask, source, reason in skipped:
         lines.append(f"skipped {subtask}/{source}: {reason}")
+    for info in skipped_lines:
+        lines.append(f"skipped {info['skipped']} of {info['read']} lines in {info['file']} (first: {info['examples'][0]})")
     return "\n".join(lines)

@@ -28,6 +28,49 @@ class AttributeSpec:
     kind: str = CATEGORICAL
 
 
+class TextStore:
+    """User-written text about items (reviews, tags used as comments), fetched on demand.
+
+    Generators first look at who wrote about what (:meth:`authors`, ids only), choose their
+    users or items, then :meth:`fetch` the few texts they show. A source whose texts would not
+    fit in memory (Amazon's tens of GB of reviews) implements ``fetch`` as a second streaming
+    pass over its files; small sources keep a DataFrame (:class:`FrameTextStore`).
+    """
+
+    def authors(self) -> pd.DataFrame:
+        """One row per text: ``user``, ``item`` (and ``rating``/``timestamp`` where known)."""
+        raise NotImplementedError
+
+    def fetch(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """The texts of the given (``user``, ``item``) pairs: columns ``user``, ``item``, ``text``.
+
+        A pair may have several texts (MovieLens tags); rows keep the source's order.
+        """
+        raise NotImplementedError
+
+    @property
+    def empty(self) -> bool:
+        return self.authors().empty
+
+
+class FrameTextStore(TextStore):
+    def __init__(self, frame: pd.DataFrame | None = None) -> None:
+        if frame is None:
+            frame = pd.DataFrame({"user": [], "item": [], "text": []})
+        missing = {"user", "item", "text"} - set(frame.columns)
+        if missing:
+            raise ValueError(f"text frame lacks columns {sorted(missing)}")
+        self.frame = frame.reset_index(drop=True)
+
+    def authors(self) -> pd.DataFrame:
+        return self.frame.drop(columns=["text"])
+
+    def fetch(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        keys = pd.MultiIndex.from_frame(pairs[["user", "item"]])
+        mine = pd.MultiIndex.from_frame(self.frame[["user", "item"]])
+        return self.frame.loc[mine.isin(keys), ["user", "item", "text"]].reset_index(drop=True)
+
+
 @dataclass(frozen=True, eq=False)
 class SourceTables:
     """A source after reading.
@@ -38,21 +81,23 @@ class SourceTables:
     items: indexed by item id; ``title`` (str) is required; optional ``categories`` (list of
         str), ``tags`` (list of str), ``year`` (str), ``domain`` (str) and ``details`` (dict of
         str → str: publisher, author, …).
+    skipped_lines: :meth:`BadLines.summary` of each file that had lines skipped, for the report.
     users: indexed by user id with the columns ``user_attributes`` name; may be empty.
-    texts: user-written text about an item (reviews, tags as comments): ``user``, ``item``,
-        ``text``, and optional ``rating``, ``timestamp``; may be empty.
+    texts: user-written text about items (reviews, tags as comments), a :class:`TextStore`;
+        may be empty.
     """
 
     name: str
     interactions: pd.DataFrame
     items: pd.DataFrame
     users: pd.DataFrame = field(default_factory=pd.DataFrame)
-    texts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    texts: TextStore = field(default_factory=FrameTextStore)
     user_attributes: tuple[AttributeSpec, ...] = ()
     rating_scale: tuple[float, float] | None = None
     rating_decimals: int = 0
     item_noun: str = "item"
     has_timestamps: bool = True
+    skipped_lines: tuple[dict, ...] = ()
 
     def __post_init__(self) -> None:
         missing = {"user", "item", "rating", "timestamp"} - set(self.interactions.columns)

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import BuildConfig
-from ..tables import SourceTables
+from ..tables import FrameTextStore, SourceTables
 from .base import RemoteArchive, Source, register_source
 from .textio import read_csv_table
 
@@ -92,7 +92,7 @@ class MovieLens32M(Source):
             name=self.name,
             interactions=interactions,
             items=items,
-            texts=texts,
+            texts=FrameTextStore(texts),
             rating_scale=(0.5, 5.0),
             rating_decimals=1,
             item_noun="movie",

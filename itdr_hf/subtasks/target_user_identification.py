@@ -38,8 +38,9 @@ class TargetUserIdentification(Subtask):
 
     def generate(self, index: SourceIndex, config: BuildConfig, rng: np.random.Generator) -> list[Example]:
         tables = index.tables
-        texts = tables.texts[tables.texts["item"].isin(index.item_pool)]
-        writers = texts.groupby("item")["user"].nunique()
+        authors = tables.texts.authors()
+        authors = authors[authors["item"].isin(index.item_pool)]
+        writers = authors.groupby("item")["user"].nunique()
         raters = index.titled_interactions["item"].value_counts()
         eligible = writers.index[
             (writers.to_numpy() >= config.tui_comments)
@@ -47,7 +48,9 @@ class TargetUserIdentification(Subtask):
         ].to_numpy()
         items, splits = choose_units(eligible, config, tables.name, "item", rng)
         stats = self._rating_stats(index, items, config)
-        by_item = {item: group for item, group in texts[texts["item"].isin(items)].groupby("item", sort=False)}
+        commenters = self._commenters(authors[authors["item"].isin(items)], items, config, rng)
+        texts = tables.texts.fetch(commenters)
+        by_item = {item: group for item, group in texts.groupby("item", sort=False)}
         examples = []
         for item, split in zip(items, splits):
             view = index.item_view(item)
@@ -70,10 +73,21 @@ class TargetUserIdentification(Subtask):
         return examples
 
     @staticmethod
+    def _commenters(authors: pd.DataFrame, items: np.ndarray, config: BuildConfig, rng: np.random.Generator) -> pd.DataFrame:
+        """``tui_comments`` distinct writers per item, seeded; only their texts are fetched."""
+        pairs = authors[["item", "user"]].drop_duplicates().sort_values(["item", "user"], kind="stable")
+        groups = {item: users.to_numpy() for item, users in pairs.groupby("item", sort=False)["user"]}
+        chosen = []
+        for item in items:
+            users = groups[item]
+            for i in np.sort(rng.choice(len(users), size=config.tui_comments, replace=False)):
+                chosen.append((users[i], item))
+        return pd.DataFrame(chosen, columns=["user", "item"])
+
+    @staticmethod
     def _comments(group: pd.DataFrame, config: BuildConfig, rng: np.random.Generator) -> list[str]:
         by_user = group.groupby("user", sort=True)["text"].agg(lambda t: ", ".join(dict.fromkeys(t)))
-        chosen = np.sort(rng.choice(len(by_user), size=config.tui_comments, replace=False))
-        return [trim(by_user.iloc[i], config.max_text_chars) for i in chosen]
+        return [trim(text, config.max_text_chars) for text in by_user]
 
     @staticmethod
     def _rating_stats(index: SourceIndex, items: np.ndarray, config: BuildConfig) -> dict:
