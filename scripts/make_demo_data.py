@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from itdr_hf.synthetic import write_movielens_1m, write_movielens_csv
+from itdr_hf.synthetic.movielens import write_movielens_1m, write_movielens_csv
 
 DEMO = Path(__file__).resolve().parents[1] / "itdr_hf" / "demo"
 

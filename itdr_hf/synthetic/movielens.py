@@ -106,7 +106,7 @@ def _write_ratings_csv(table: pa.Table, path: Path) -> None:
 
 def write_movielens_1m(folder: Path, *, n_users: int, n_items: int, n_ratings: int, seed: int = 0) -> Path:
     """ml-1m layout: ratings.dat, users.dat, movies.dat, ``::``-separated, ISO-8859-1."""
-    from .sources.movielens_1m import AGE_GROUPS, OCCUPATIONS
+    from ..sources.movielens_1m import AGE_GROUPS, OCCUPATIONS
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)

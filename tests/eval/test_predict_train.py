@@ -1,0 +1,89 @@
+"""Prompt formats, the SFT collator/masking, and the predictor's batching (left padding) and
+likelihood scoring against unbatched reference computations on a tiny random model."""
+
+import pytest
+import torch
+
+from conftest import make_rows
+
+from itdr_eval.modeling import load_model
+from itdr_eval.predict import Predictor
+from itdr_eval.prompts import PromptFormat, encode, prompt_text, resolve_format, response_text
+from itdr_eval.train import IGNORE_INDEX, SFTCollator, tokenize_example
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model):
+    return load_model(tiny_model, dtype=torch.float32)
+
+
+def test_alpaca_format(tiny_model_no_template):
+    tok = load_model(tiny_model_no_template, dtype=torch.float32).tokenizer
+    fmt = resolve_format(tok, "auto")
+    assert fmt.kind == "alpaca"
+    row = make_rows("next_item_recommendation", "test")[0]
+    assert prompt_text(tok, row, fmt) == f"{row['instruction']}\n\n{row['input']}\n\n"
+    assert prompt_text(tok, {**row, "instruction": ""}, fmt) == f"{row['input']}\n\n"
+    assert response_text(tok, row, fmt, "X") == "X" + tok.eos_token
+    with pytest.raises(ValueError):
+        resolve_format(tok, "chat")
+
+
+def test_chat_format_response_is_assistant_turn(loaded):
+    tok = loaded.tokenizer
+    fmt = resolve_format(tok, "auto")
+    row = make_rows("rating_prediction", "test")[0]
+    prompt = prompt_text(tok, row, fmt)
+    assert prompt.startswith("<|im_start|>user\n" + row["messages"][0]["content"]) and prompt.endswith("<|im_start|>assistant\n")
+    assert response_text(tok, row, fmt, "4.5", prompt) == "4.5<|im_end|>\n"
+
+
+def test_tokenize_example_masks_prompt_and_truncates(loaded):
+    tok = loaded.tokenizer
+    fmt = PromptFormat("chat")
+    row = make_rows("top_k_recommendation", "train")[0]
+    ex = tokenize_example(tok, row, fmt, 4096)
+    p_len = len(encode(tok, prompt_text(tok, row, fmt), False))
+    assert ex["labels"][:p_len] == [IGNORE_INDEX] * p_len
+    assert ex["labels"][p_len:] == ex["input_ids"][p_len:] and len(ex["labels"]) > p_len
+    short = tokenize_example(tok, row, fmt, 40)
+    assert len(short["input_ids"]) == 40
+    assert sum(t != IGNORE_INDEX for t in short["labels"]) >= 10  # response keeps >= cutoff // 4
+
+
+def test_collator_right_pads_with_ignored_labels():
+    batch = SFTCollator(pad_token_id=0)([{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [5], "labels": [5]}])
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [5, 0, 0]]
+    assert batch["labels"].tolist() == [[-100, 6, 7], [5, -100, -100]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def _reference_logprob(model, prompt_ids, comp_ids):
+    ids = torch.tensor([prompt_ids + comp_ids])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), -1)
+    n = len(prompt_ids)
+    return sum(float(logp[n - 1 + j, t]) for j, t in enumerate(comp_ids))
+
+
+@pytest.mark.parametrize("norm", ["sum", "mean"])
+def test_likelihood_scores_match_unbatched_forward(loaded, norm):
+    pred = Predictor(loaded.model.eval(), loaded.tokenizer, PromptFormat("chat"), "cpu", likelihood_norm=norm)
+    row = make_rows("next_item_recommendation", "test")[0]
+    _, p_ids = pred.prompt_ids(row)
+    completions = ["Movie Alpha<|im_end|>\n", "Movie Lima and something longer<|im_end|>\n", "x"]
+    got = pred.option_scores(p_ids, completions)
+    for g, c in zip(got, completions):
+        c_ids = encode(loaded.tokenizer, c, False)
+        ref = _reference_logprob(loaded.model, p_ids, c_ids)
+        assert g == pytest.approx(ref / (len(c_ids) if norm == "mean" else 1), abs=1e-4)
+
+
+def test_batched_generation_equals_single(loaded):
+    pred = Predictor(loaded.model.eval(), loaded.tokenizer, PromptFormat("chat"), "cpu")
+    rows = make_rows("interest_recognition", "test")[:2] + make_rows("top_k_recommendation", "test")[:1]
+    prompts = [pred.prompt_ids(r)[1] for r in rows]
+    assert len({len(p) for p in prompts}) > 1  # really padded
+    batched = pred.generate(prompts, 6)
+    single = [pred.generate([p], 6)[0] for p in prompts]
+    assert batched == single and any(batched)
