@@ -1,4 +1,8 @@
-"""The ``datasets`` builder: one ``GeneratorBasedBuilder``, one config per subtask plus ``all``.
+"""The ``datasets`` builder: one builder class, one config per subtask plus ``all``.
+
+It is an ``ArrowBasedBuilder`` (the base of datasets' own csv/json/parquet builders) rather
+than a ``GeneratorBasedBuilder``: the rows of a cell are handed over as one Arrow table, which
+skips the per-example Python encoding that took half of the MovieLens 32M build time.
 
 There is no loading script (datasets ≥ 4 refuses them): the builder runs here, in
 ``itdr-build``, and the export step writes its Parquet output in the Hub layout that
@@ -18,11 +22,13 @@ import hashlib
 from dataclasses import dataclass, field
 
 import datasets
+import pyarrow as pa
 
 from . import __version__
 from .config import BuildConfig
 from .features import ALL, features_for
 from .pipeline import Plan, Selection, run, selection_fingerprint
+from .references.config import ReferenceConfig
 from .splits import SPLITS
 from .subtasks import SUBTASKS, ordered_names
 from .templates import template_digest
@@ -48,6 +54,7 @@ class ItdrConfig(datasets.BuilderConfig):
     sources: tuple[str, ...] | None = None
     demo: bool = False
     strict: bool = False
+    references: ReferenceConfig | None = None
 
     def selection(self) -> Selection:
         subtasks = tuple(ordered_names()) if self.name == ALL else (self.name,)
@@ -65,7 +72,7 @@ def _configs() -> list[ItdrConfig]:
     return configs
 
 
-class Itdr(datasets.GeneratorBasedBuilder):
+class Itdr(datasets.ArrowBasedBuilder):
     BUILDER_CONFIG_CLASS = ItdrConfig
     BUILDER_CONFIGS = _configs()
     DEFAULT_CONFIG_NAME = "rating_prediction"
@@ -83,18 +90,20 @@ class Itdr(datasets.GeneratorBasedBuilder):
         demo: bool = False,
         strict: bool = False,
         cache_dir: str | None = None,
+        references: ReferenceConfig | None = None,
     ) -> "Itdr":
         build = build or BuildConfig()
         selection = Selection(sources=sources, data_dir=data_dir, demo=demo, strict=strict)
         return cls(
             config_name=config_name,
             cache_dir=cache_dir,
-            hash=build_hash(selection, build),
+            hash=build_hash(selection, build, references),
             build=build,
             sources=sources,
             data_dir=data_dir,
             demo=demo,
             strict=strict,
+            references=references,
         )
 
     def _info(self) -> datasets.DatasetInfo:
@@ -107,18 +116,19 @@ class Itdr(datasets.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        self.plan: Plan = run(self.config.selection(), self.config.build, dl_manager)
+        self.plan: Plan = run(self.config.selection(), self.config.build, dl_manager, self.config.references)
         return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split in SPLITS]
 
-    def _generate_examples(self, split: str):
-        columns = features_for(self.config.name)
-        for cell in self.plan.cells:
-            for row in cell.rows[split]:
-                yield row["id"], {name: row.get(name) for name in columns}
+    def _generate_tables(self, split: str):
+        schema = features_for(self.config.name).arrow_schema
+        for number, cell in enumerate(self.plan.cells):
+            rows = cell.rows[split]
+            if rows:
+                yield (0, number), pa.Table.from_pylist(rows, schema=schema)
 
 
-def build_hash(selection: Selection, build: BuildConfig) -> str:
-    """Changes when options, selected sources, raw files, templates or this package change."""
+def build_hash(selection: Selection, build: BuildConfig, references: ReferenceConfig | None = None) -> str:
+    """Changes when options (reference writer included), selected sources, raw files, templates or this package change."""
     from .pipeline import input_fingerprint, source_dir
     from .sources import SOURCES
 
@@ -126,6 +136,8 @@ def build_hash(selection: Selection, build: BuildConfig) -> str:
     digest.update(selection_fingerprint(selection, build).encode())
     digest.update(template_digest().encode())
     digest.update(__version__.encode())
+    if references is not None and references.enabled:
+        digest.update(references.fingerprint().encode())
     if selection.data_dir or selection.demo:
         for name in selection.source_names():
             source = SOURCES.get(name)()

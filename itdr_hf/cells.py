@@ -12,7 +12,7 @@ from .features import extra_columns
 from .index import SourceIndex
 from .splits import SPLITS, eval_subset_mask
 from .subtasks import SUBTASKS, Example, Subtask
-from .templates import render
+from .templates import render, render_memoised
 
 
 @dataclass
@@ -38,7 +38,7 @@ def example_id(subtask: Subtask, source: str, example: Example) -> str:
 
 def render_row(subtask: Subtask, source: str, example: Example, config: BuildConfig) -> dict:
     ctx = example.context
-    instruction = render(subtask.name, "instruction", **ctx) if config.task_descriptions else ""
+    instruction = render_memoised(subtask.name, "instruction", **ctx) if config.task_descriptions else ""
     text_input = render(subtask.name, "input", **ctx)
     output = render(subtask.name, "output", **ctx)
     prompt = f"{instruction}\n\n{text_input}" if instruction else text_input

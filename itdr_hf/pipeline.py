@@ -28,6 +28,8 @@ from .subtasks import SUBTASKS, ordered_names
 if TYPE_CHECKING:
     from datasets import DownloadManager
 
+    from .references import ReferenceConfig
+
 logger = logging.getLogger(__name__)
 
 
@@ -82,7 +84,10 @@ def demo_dir() -> Path:
 
 def source_dir(source: Source, selection: Selection, dl_manager: "DownloadManager | None") -> Path:
     if selection.demo:
-        return demo_dir() / source.demo_folder
+        folder = demo_dir() / source.demo_folder if source.demo_folder else None
+        if folder is None or source.find_in(folder) is None:
+            raise SourceUnavailable(f"{source.name}: no demo sample is bundled")
+        return folder
     data_dir = Path(selection.data_dir) if selection.data_dir else None
     if data_dir is not None and (found := source.find_in(data_dir)) is not None:
         return found
@@ -117,7 +122,12 @@ def input_fingerprint(source: Source, root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def run(selection: Selection, config: BuildConfig, dl_manager: "DownloadManager | None" = None) -> Plan:
+def run(
+    selection: Selection,
+    config: BuildConfig,
+    dl_manager: "DownloadManager | None" = None,
+    references: "ReferenceConfig | None" = None,
+) -> Plan:
     plan = Plan(selection, config)
     wanted = selection.cells()
     indexes: dict[str, SourceIndex | str] = {}
@@ -145,10 +155,26 @@ def run(selection: Selection, config: BuildConfig, dl_manager: "DownloadManager 
         if key not in _CELL_CACHE:
             _CELL_CACHE[key] = make_cell(subtask, index, config)
         plan.cells.append(_CELL_CACHE[key])
+    if references is not None and references.enabled:
+        plan.cells = with_references(plan.cells, references)
     if not plan.cells:
         reasons = "; ".join(f"{t}/{s}: {r}" for t, s, r in plan.skipped) or "nothing selected"
         raise ItdrError(f"no cell could be built ({reasons})")
     return plan
+
+
+def with_references(cells: list[Cell], references: "ReferenceConfig") -> list[Cell]:
+    """Cells with LLM-written references where they have a ``reference_provenance`` column, memoised like
+    the cells, so the builder's one run per config asks the writer (and prints its summary) once."""
+    from .references import write_references
+
+    keys = [("references", id(cell), references.fingerprint(), str(references.cache_path())) for cell in cells]
+    missing = [(cell, key) for cell, key in zip(cells, keys) if key not in _CELL_CACHE]
+    if missing:
+        written, _ = write_references([cell for cell, _ in missing], references)
+        for (_, key), done in zip(missing, written):
+            _CELL_CACHE[key] = done
+    return [_CELL_CACHE[key] for key in keys]
 
 
 def selection_fingerprint(selection: Selection, config: BuildConfig) -> str:

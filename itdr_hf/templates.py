@@ -10,6 +10,7 @@ from functools import lru_cache
 from importlib import resources
 
 import jinja2
+from jinja2 import meta
 
 
 @lru_cache(maxsize=None)
@@ -34,6 +35,25 @@ def template(subtask: str, part: str) -> jinja2.Template:
 
 def render(subtask: str, part: str, **context: object) -> str:
     return template(subtask, part).render(**context).strip()
+
+
+@lru_cache(maxsize=None)
+def variables(subtask: str, part: str) -> frozenset[str]:
+    """The names a template reads, so a render can be memoised on just those values."""
+    env = environment()
+    source = env.loader.get_source(env, f"{subtask}/{part}.j2")[0]
+    return frozenset(meta.find_undeclared_variables(env.parse(source)))
+
+
+_MEMO: dict = {}
+
+
+def render_memoised(subtask: str, part: str, **context: object) -> str:
+    """Render a part that depends on few, repeated values (the task description) once per value set."""
+    key = (subtask, part, repr(sorted((k, context[k]) for k in variables(subtask, part) if k in context)))
+    if key not in _MEMO:
+        _MEMO[key] = render(subtask, part, **context)
+    return _MEMO[key]
 
 
 def template_digest() -> str:

@@ -8,13 +8,17 @@ without the happy path paying for line-by-line parsing.
 from __future__ import annotations
 
 import codecs
+import csv
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    from .lines import BadLines
 
 
 def require_file(path: Path, fix: str) -> Path:
@@ -58,7 +62,7 @@ def read_csv_table(
     try:
         table = pacsv.read_csv(path, read_options, parse_options, convert_options)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        if bad_rows:
+        if bad_rows and bad_rows[0].number is not None:
             row = bad_rows[0]
             line = (row.number + (1 if header else 0)) if row.number is not None else None
             raise DataError(
@@ -67,7 +71,7 @@ def read_csv_table(
                 line=line,
                 fix=f"the file looks truncated or corrupted; {fix}",
             ) from None
-        raise _explain(path, exc, names, delimiter, encoding, header, fix) from None
+        raise _explain(path, exc, columns, delimiter, encoding, header, fix) from None
     if table.num_rows == 0:
         raise DataError(path, "file has a header but no rows", fix=fix)
     return table
@@ -91,9 +95,10 @@ def _check_header(path: Path, names: list[str], delimiter: str, encoding: str) -
 
 
 def _explain(
-    path: Path, exc: Exception, names: list[str], delimiter: str, encoding: str, header: bool, fix: str
+    path: Path, exc: Exception, columns: dict[str, pa.DataType], delimiter: str, encoding: str, header: bool, fix: str
 ) -> DataError:
     """Find the first line that breaks the file, for an error the user can act on."""
+    names = list(columns)
     decoder_name = codecs.lookup(encoding).name
     for number, raw in enumerate(_lines(path), start=1):
         if header and number == 1:
@@ -109,13 +114,33 @@ def _explain(
             )
         if not text.strip():
             continue
-        values = text.rstrip("\r\n").split(delimiter)
-        if len(values) == len(names) and '"' not in text:
-            for name, value in zip(names, values):
-                if value == "":
-                    return DataError(path, "empty value", line=number, field=name, fix=fix)
+        values = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
+        if len(values) != len(names):
+            return DataError(
+                path,
+                f"expected {len(names)} fields separated by {delimiter!r}, got {len(values)}: {text.strip()[:120]!r}",
+                line=number,
+                fix=f"the file looks truncated or corrupted; {fix}",
+            )
+        for name, value in zip(names, values):
+            kind = columns[name]
+            if value == "" and not pa.types.is_string(kind):
+                return DataError(path, "empty value", line=number, field=name, fix=fix)
+            if not _fits(value, kind):
+                return DataError(path, f"{value!r} is not a valid {kind}", line=number, field=name, fix=fix)
     message = str(exc).splitlines()[0]
     return DataError(path, f"cannot parse: {message}", fix=fix)
+
+
+def _fits(value: str, kind: pa.DataType) -> bool:
+    try:
+        if pa.types.is_integer(kind):
+            int(value)
+        elif pa.types.is_floating(kind):
+            float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _lines(path: Path) -> Iterator[bytes]:
@@ -155,3 +180,136 @@ def read_separated_lines(
     if not rows:
         raise DataError(path, "file has no rows", fix=fix)
     return rows
+
+
+def read_csv_strings(
+    path: Path,
+    names: list[str],
+    bad: "BadLines",
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf8",
+    include: list[str] | None = None,
+    escape_char: str | bool = False,
+    newlines_in_values: bool = False,
+) -> pa.Table:
+    """A quoted CSV with a header, every column a string; malformed rows are counted, not fatal.
+
+    For the Kaggle dumps (BookCrossing, Anime 2023, Amazon Books), which are large, scraped and
+    carry a few broken rows: a row with the wrong field count goes into the ``bad`` budget
+    (:class:`~itdr_hf.sources.lines.BadLines`), which fails the build only past
+    ``max_bad_line_fraction``. Columns stay strings so the caller converts them with errors
+    that name the field; ``include`` keeps only the columns it needs in memory.
+    ``newlines_in_values`` allows quoted line breaks (review texts, synopses); ``escape_char``
+    handles the MySQL-style ``\\"`` of the BookCrossing dump.
+    """
+    require_file(path, bad.fix)
+    _check_header(path, names, delimiter, encoding)
+    invalid: list[tuple[int | None, int, str]] = []
+
+    def on_invalid(row) -> str:
+        invalid.append((row.number, row.actual_columns, row.text[:120]))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, block_size=1 << 24),
+            pacsv.ParseOptions(
+                delimiter=delimiter, escape_char=escape_char, newlines_in_values=newlines_in_values,
+                invalid_row_handler=on_invalid, ignore_empty_lines=True,
+            ),
+            pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                include_columns=include or names,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _undecodable_line(path, encoding, bad.fix) or DataError(
+            path, f"cannot parse: {str(exc).splitlines()[0]}", fix=bad.fix
+        ) from None
+    bad.seen += table.num_rows
+    for number, got, text in invalid:
+        where = number + 1 if number is not None and not newlines_in_values else 0
+        bad.bad(where, f"expected {len(names)} fields separated by {delimiter!r}, got {got}: {text!r}")
+    bad.finish()
+    if table.num_rows == 0:
+        raise DataError(path, "file has a header but no readable rows", fix=bad.fix)
+    return table
+
+
+def _undecodable_line(path: Path, encoding: str, fix: str) -> DataError | None:
+    decoder = codecs.lookup(encoding).name
+    for number, raw in enumerate(_lines(path), start=1):
+        try:
+            raw.decode(decoder)
+        except UnicodeDecodeError as err:
+            return DataError(
+                path,
+                f"byte {raw[err.start:err.start + 1]!r} at column {err.start + 1} is not valid {encoding}",
+                line=number,
+                fix=f"the file must be {encoding}-encoded; {fix}",
+            )
+    return None
+
+
+def sniff_encoding(path: Path, fallback: str = "latin-1", sample: int = 1 << 22) -> str:
+    """``utf8`` when the file's first bytes decode as UTF-8, else ``fallback``.
+
+    Old dumps (BookCrossing) are ISO-8859-1, but re-exports on Kaggle and elsewhere are often
+    UTF-8; every byte is valid ISO-8859-1, so reading a UTF-8 copy as such would silently
+    garble every accented title instead of failing.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(sample)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        cut_mid_character = len(head) == sample and err.start >= sample - 3
+        return "utf8" if cut_mid_character else fallback
+    return "utf8"
+
+
+def parse_numbers(
+    values: pa.ChunkedArray | pa.Array,
+    path: Path,
+    field: str,
+    fix: str,
+    *,
+    kind: pa.DataType = pa.int64(),
+    empty: float | None = None,
+    null: tuple[str, ...] = (),
+    first_line: int | None = 2,
+) -> pa.Array:
+    """Cast a string column read by :func:`read_csv_strings`; the first bad value is a DataError.
+
+    ``empty``: the value an empty cell (or one of ``null``, e.g. ``NULL``) becomes; None makes it
+    an error. ``first_line``: the file line of the first row, to name the bad one (None where
+    quoted line breaks make rows and lines differ: the error then names the row).
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    text = pc.utf8_trim_whitespace(values)
+    missing = pc.equal(text, "")
+    for token in null:
+        missing = pc.or_(missing, pc.equal(text, token))
+    as_float = pa.types.is_floating(kind)
+    filled = pc.if_else(missing, "0", text) if empty is not None else text
+    try:
+        parsed = pc.cast(filled, pa.float64() if as_float else pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raw = np.asarray(filled.to_pylist() if hasattr(filled, "to_pylist") else filled, dtype=object)
+        for index, value in enumerate(raw):
+            try:
+                float(value) if as_float else int(value)
+            except (TypeError, ValueError):
+                where = {"line": first_line + index} if first_line is not None else {}
+                problem = f"{value!r} is not a {'number' if as_float else 'whole number'}"
+                if first_line is None:
+                    problem = f"data row {index + 1}: {problem}"
+                raise DataError(path, problem, field=field, fix=fix, **where) from None
+        raise
+    if empty is not None:
+        parsed = pc.if_else(missing, pa.scalar(empty, pa.float64() if as_float else pa.int64()), parsed)
+    return parsed.cast(kind) if not isinstance(parsed, pa.ChunkedArray) else parsed.cast(kind).combine_chunks()

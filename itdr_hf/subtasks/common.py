@@ -5,21 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..index import SourceIndex
+from ..index import History, SourceIndex
 
 def candidates_with_negatives(
     index: SourceIndex,
     rng: np.random.Generator,
     positives: list,
-    history: pd.DataFrame,
+    history: "pd.DataFrame | History",
     n_negatives: int,
     mode: str,
 ) -> tuple[list, list]:
     """Shuffled candidates (positives + sampled negatives) and the negatives in candidate order."""
-    titles = index.titles
-    exclude_items = set(history["item"].tolist()) | set(positives)
+    titles = index.title_of
+    seen = history["item"] if isinstance(history, pd.DataFrame) else history.item
+    exclude_items = set(seen.tolist()) | set(positives)
     negatives = index.sample_negatives(
-        rng, n_negatives, exclude_items, {titles.at[p] for p in positives}, mode=mode
+        rng, n_negatives, exclude_items, {titles[p] for p in positives}, mode=mode
     )
     candidates = list(positives) + negatives
     order = rng.permutation(len(candidates))
@@ -38,5 +39,5 @@ def trim(text: str, limit: int) -> str:
 
 
 def distinct_titles(index: SourceIndex, items: list) -> bool:
-    titles = [index.titles.at[i] for i in items]
+    titles = [index.title_of[i] for i in items]
     return len(set(titles)) == len(titles)

@@ -34,9 +34,9 @@ class NextItemRecommendation(Subtask):
         histories = index.histories(users)
         examples = []
         for user, split in zip(users, splits):
-            rows = histories.of(user)
-            history = rows.iloc[len(rows) - h - 1 : len(rows) - 1]
-            target = rows["item"].iloc[-1]
+            rows = histories.arrays(user)
+            history = rows.item[len(rows) - h - 1 : len(rows) - 1]
+            target = rows.item[-1]
             candidates, _ = candidates_with_negatives(
                 index, rng, [target], rows, config.nir_negatives, config.negative_sampling
             )
@@ -46,7 +46,7 @@ class NextItemRecommendation(Subtask):
                     item_id=target,
                     split=int(split),
                     context={
-                        "history": [index.item_view(i) for i in history["item"]],
+                        "history": [index.item_view(i) for i in history],
                         "candidates": [index.item_view(c) for c in candidates],
                         "answer": index.item_view(target),
                         "noun": tables.item_noun,

@@ -34,13 +34,13 @@ class RatingPrediction(Subtask):
         low, high = tables.rating_scale
         examples = []
         for user, split in zip(users, splits):
-            rows = histories.of(user)
+            rows = histories.arrays(user)
             if config.rp_target == "last":
                 t = len(rows) - 1
             else:
                 t = int(rng.integers(config.rp_history, len(rows)))
-            history = rows.iloc[t - config.rp_history : t]
-            target_item, target_rating = rows["item"].iloc[t], float(rows["rating"].iloc[t])
+            history = rows[t - config.rp_history : t]
+            target_item, target_rating = rows.item[t], float(rows.rating[t])
             examples.append(
                 Example(
                     user_id=user,
@@ -49,7 +49,7 @@ class RatingPrediction(Subtask):
                     context={
                         "history": [
                             {**index.item_view(item), "rating": tables.format_rating(r)}
-                            for item, r in zip(history["item"], history["rating"])
+                            for item, r in zip(history.item, history.rating)
                         ],
                         "target": index.item_view(target_item),
                         "scale_min": tables.format_rating(low),

@@ -50,7 +50,9 @@ class TargetUserIdentification(Subtask):
         stats = self._rating_stats(index, items, config)
         commenters = self._commenters(authors[authors["item"].isin(items)], items, config, rng)
         texts = tables.texts.fetch(commenters)
-        by_item = {item: group for item, group in texts.groupby("item", sort=False)}
+        by_item: dict = {}
+        for user, item, text in zip(texts["user"].tolist(), texts["item"].tolist(), texts["text"].tolist()):
+            by_item.setdefault(item, {}).setdefault(user, []).append(text)
         examples = []
         for item, split in zip(items, splits):
             view = index.item_view(item)
@@ -85,9 +87,9 @@ class TargetUserIdentification(Subtask):
         return pd.DataFrame(chosen, columns=["user", "item"])
 
     @staticmethod
-    def _comments(group: pd.DataFrame, config: BuildConfig, rng: np.random.Generator) -> list[str]:
-        by_user = group.groupby("user", sort=True)["text"].agg(lambda t: ", ".join(dict.fromkeys(t)))
-        return [trim(text, config.max_text_chars) for text in by_user]
+    def _comments(by_user: dict, config: BuildConfig, rng: np.random.Generator) -> list[str]:
+        """One comment per chosen writer (their texts on the item joined, duplicates dropped)."""
+        return [trim(", ".join(dict.fromkeys(by_user[user])), config.max_text_chars) for user in sorted(by_user)]
 
     @staticmethod
     def _rating_stats(index: SourceIndex, items: np.ndarray, config: BuildConfig) -> dict:

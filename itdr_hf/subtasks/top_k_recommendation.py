@@ -25,9 +25,9 @@ RANKING_FEATURES = {
 
 def ranking_truth(index: SourceIndex, candidates: list, positives: list) -> dict:
     return {
-        "candidates": [index.titles.at[c] for c in candidates],
+        "candidates": [index.title_of[c] for c in candidates],
         "candidate_ids": [str(c) for c in candidates],
-        "positives": [index.titles.at[p] for p in positives],
+        "positives": [index.title_of[p] for p in positives],
     }
 
 
@@ -46,9 +46,9 @@ class TopKRecommendation(Subtask):
         histories = index.histories(users)
         examples = []
         for user, split in zip(users, splits):
-            rows = histories.of(user)
-            window = rows.iloc[len(rows) - (h + p):]
-            history, positives = window.iloc[:h], window["item"].iloc[h:].tolist()
+            rows = histories.arrays(user)
+            window = rows[len(rows) - (h + p):]
+            history, positives = window.item[:h], window.item[h:].tolist()
             if not distinct_titles(index, positives):
                 continue
             candidates, negatives = candidates_with_negatives(
@@ -60,7 +60,7 @@ class TopKRecommendation(Subtask):
                     item_id=positives[0],
                     split=int(split),
                     context={
-                        "history": [index.item_view(i) for i in history["item"]],
+                        "history": [index.item_view(i) for i in history],
                         "candidates": [index.item_view(c) for c in candidates],
                         "ranking": [index.item_view(i) for i in positives + negatives],
                         "noun": tables.item_noun,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import BuildConfig
-from ..index import SourceIndex
+from ..index import History, SourceIndex
 from ..splits import choose_units
 from ..tables import NUMERIC
 from .base import UIU, Example, Subtask, register_subtask
@@ -44,8 +44,7 @@ class UserAttributePrediction(Subtask):
         histories = index.histories(users)
         examples = []
         for user, split in zip(users, splits):
-            rows = histories.of(user)
-            shown = self._liked(rows, config.uap_items)
+            shown = self._liked(histories.arrays(user), config.uap_items)
             attributes = [
                 {"name": s.name, "value": _format(users_table.at[user, s.column], s.kind), "kind": s.kind}
                 for s in specs
@@ -59,7 +58,7 @@ class UserAttributePrediction(Subtask):
                     item_id="",
                     split=int(split),
                     context={
-                        "items": [index.item_view(i) for i in shown["item"]],
+                        "items": [index.item_view(i) for i in shown],
                         "attribute_names": [s.name for s in specs],
                         "attributes": attributes,
                         "noun": tables.item_noun,
@@ -70,12 +69,14 @@ class UserAttributePrediction(Subtask):
         return examples
 
     @staticmethod
-    def _liked(rows: pd.DataFrame, n: int) -> pd.DataFrame:
+    def _liked(rows: History, n: int) -> np.ndarray:
+        """The ``n`` highest-rated items (ties: most recent), shown in time order; without ratings, the latest."""
+        rating = rows.rating.astype(np.float64)
+        if np.isnan(rating).all():
+            return rows.item[-n:]
         position = np.arange(len(rows))
-        if rows["rating"].notna().any():
-            ranked = rows.assign(_pos=position).sort_values(["rating", "_pos"], ascending=[False, False], kind="stable")
-            return ranked.head(n).sort_values("_pos")
-        return rows.iloc[-n:]
+        best = np.lexsort((-position, -np.nan_to_num(rating, nan=-np.inf)))[:n]
+        return rows.item[np.sort(best)]
 
 
 def _format(value: object, kind: str) -> str:

@@ -47,8 +47,14 @@ def movie_table(n_items: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def rating_arrays(n_users: int, n_items: int, n_ratings: int, rng: np.random.Generator, item_genre: np.ndarray,
-                  half_stars: bool = True) -> dict[str, np.ndarray]:
-    """Vectorised: 32M rows take seconds. Each user rates distinct items; duplicates are dropped."""
+                  half_stars: bool = True, oversample: float = 1.0) -> dict[str, np.ndarray]:
+    """Vectorised: 32M rows take seconds. Each user rates distinct items; duplicates are dropped.
+
+    With ``oversample`` > 1, more pairs are drawn and a random subset of exactly ``n_ratings``
+    distinct ones is kept, so the row count matches the real dataset despite duplicates.
+    """
+    target = n_ratings
+    n_ratings = int(n_ratings * oversample)
     weights = rng.pareto(1.2, size=n_users) + 1
     per_user = np.maximum(rng.multinomial(n_ratings - 20 * n_users, weights / weights.sum()) + 20, 20)
     per_user = np.minimum(per_user, n_items)
@@ -58,6 +64,9 @@ def rating_arrays(n_users: int, n_items: int, n_ratings: int, rng: np.random.Gen
     items = np.searchsorted(cdf, rng.random(len(users)), side="right").clip(0, n_items - 1).astype(np.int32)
     keep = ~pd.DataFrame({"u": users, "i": items}).duplicated().to_numpy()
     users, items = users[keep], items[keep]
+    if oversample > 1 and len(users) > target:
+        chosen = np.sort(rng.choice(len(users), size=target, replace=False))
+        users, items = users[chosen], items[chosen]
     taste = rng.integers(0, len(GENRES), size=(n_users + 1, 2))
     likes = (item_genre[items] == taste[users, 0]) | (item_genre[items] == taste[users, 1])
     score = 3.0 + 1.2 * likes + rng.normal(0, 0.9, size=len(users))
@@ -71,12 +80,12 @@ def rating_arrays(n_users: int, n_items: int, n_ratings: int, rng: np.random.Gen
 
 
 def write_movielens_csv(folder: Path, *, n_users: int, n_items: int, n_ratings: int, n_tags: int = 0,
-                        seed: int = 0) -> Path:
+                        seed: int = 0, oversample: float = 1.0) -> Path:
     """ml-32m layout: ratings.csv, movies.csv, tags.csv, links.csv (CSV with header, UTF-8)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     movies = movie_table(n_items, rng)
-    ratings = rating_arrays(n_users, n_items, n_ratings, rng, movies["_genre"].to_numpy())
+    ratings = rating_arrays(n_users, n_items, n_ratings, rng, movies["_genre"].to_numpy(), oversample=oversample)
     table = pa.table({"userId": ratings["user"], "movieId": ratings["item"],
                       "rating": pa.array(ratings["rating"]).cast(pa.float64()), "timestamp": ratings["timestamp"]})
     _write_ratings_csv(table, folder / "ratings.csv")

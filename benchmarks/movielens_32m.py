@@ -1,0 +1,72 @@
+"""Benchmark: the full MovieLens build at MovieLens 32M scale, against the CSV-read floor.
+
+Generates a synthetic ml-32m folder in the real raw format (32M ratings, ~87K movies, ~200K
+users, 2M tags; cached between runs), then measures:
+
+- floor: a bare ``pyarrow.csv.read_csv`` of ratings.csv (what any reader must pay);
+- build: ``itdr-build --sources movielens_32m`` end to end (read, all MovieLens cells, all
+  configs, Parquet, card), in a child process, with its peak RSS.
+
+Targets on a 2-core machine (issue 2): build ≤ 5× floor, peak RSS ≤ 6 GB.
+
+    python benchmarks/movielens_32m.py [--ratings 32000000] [--workdir /tmp/itdr-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+
+from itdr_hf.synthetic.movielens import write_movielens_csv
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ratings", type=int, default=32_000_204)
+    parser.add_argument("--users", type=int, default=200_948)
+    parser.add_argument("--movies", type=int, default=87_585)
+    parser.add_argument("--tags", type=int, default=2_000_072)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/itdr-bench"))
+    args = parser.parse_args()
+
+    raw = args.workdir / f"ml-32m-synthetic-v3-{args.ratings}"
+    if not (raw / "ratings.csv").is_file():
+        started = time.perf_counter()
+        write_movielens_csv(raw, n_users=args.users, n_items=args.movies, n_ratings=args.ratings,
+                            n_tags=args.tags, seed=1, oversample=2.0)
+        print(f"generated {raw} in {time.perf_counter() - started:.1f} s")
+    size_mb = (raw / "ratings.csv").stat().st_size / 1e6
+
+    started = time.perf_counter()
+    table = pacsv.read_csv(raw / "ratings.csv")
+    floor = time.perf_counter() - started
+    rows = table.num_rows
+    del table
+
+    output = args.workdir / "itdr-out"
+    command = [sys.executable, "-m", "itdr_hf", "--sources", "movielens_32m", "--data-dir", str(raw),
+               "--output", str(output)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "TQDM_DISABLE": "1"})
+    build = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_gb = max(peak_kb, before) / 1024 / 1024
+
+    print(f"{'ratings rows':<28}{rows:>14,}")
+    print(f"{'ratings.csv size':<28}{size_mb:>12.0f} MB")
+    print(f"{'floor: pyarrow read_csv':<28}{floor:>12.2f} s")
+    print(f"{'full build':<28}{build:>12.2f} s")
+    print(f"{'build / floor':<28}{build / floor:>12.2f} x   (target <= 5)")
+    print(f"{'peak RSS of the build':<28}{peak_gb:>12.2f} GB  (target <= 6)")
+
+
+if __name__ == "__main__":
+    main()

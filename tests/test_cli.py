@@ -1,0 +1,40 @@
+import subprocess
+import sys
+
+from datasets import load_dataset
+
+from itdr_hf.cli import main
+
+
+def test_demo_build_through_the_cli(tmp_path, capsys):
+    out = tmp_path / "itdr"
+    assert main(["--demo", "--sources", "movielens_32m", "--subtasks", "rating_prediction", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "rating_prediction" in printed and "wrote" in printed
+    assert load_dataset(str(out), "rating_prediction")["train"].num_rows > 0
+
+
+def test_options_come_from_the_build_config(tmp_path):
+    out = tmp_path / "itdr"
+    assert main(["--demo", "--sources", "movielens_32m", "--subtasks", "rating_prediction",
+                 "--no-task-descriptions", "--cap-per-cell", "20", "--output", str(out)]) == 0
+    ds = load_dataset(str(out), "rating_prediction")
+    assert sum(ds[s].num_rows for s in ds) == 20
+    assert set(ds["train"]["instruction"]) == {""}
+
+
+def test_user_errors_exit_2_without_a_traceback(tmp_path, capsys):
+    assert main(["--sources", "nope", "--output", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("itdr-build: error: unknown source 'nope'; known:") and "Traceback" not in err
+
+
+def test_help_is_instant_and_lists_construction_options():
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from itdr_hf.cli import _parser; _parser().format_help(); "
+         "print('datasets' in sys.modules, 'pandas' in sys.modules)"],
+        capture_output=True, text=True, check=True,
+    )
+    assert result.stdout.strip() == "False False"
+    help_text = subprocess.run([sys.executable, "-m", "itdr_hf", "--help"], capture_output=True, text=True).stdout
+    assert "--cap-per-cell" in help_text and "--negative-sampling" in help_text and "--demo" in help_text

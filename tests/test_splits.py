@@ -1,0 +1,49 @@
+import numpy as np
+
+from itdr_hf.config import BuildConfig
+from itdr_hf.splits import choose_units, eval_subset_mask, split_of, unit_hash
+
+
+def test_unit_hash_is_stable_and_uniform():
+    ids = np.arange(100_000)
+    u = unit_hash(ids, 42, "src", "user")
+    assert np.array_equal(u, unit_hash(ids, 42, "src", "user"))
+    assert 0 <= u.min() and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.01
+    assert not np.array_equal(u, unit_hash(ids, 43, "src", "user"))
+
+
+def test_string_and_integer_ids_both_hash():
+    assert unit_hash(np.array(["a", "b"]), 1).shape == (2,)
+    assert unit_hash(np.array(["a"]), 1)[0] == unit_hash(np.array(["a"]), 1)[0]
+
+
+def test_split_of_is_the_same_in_every_subtask():
+    ids = np.arange(10_000)
+    config = BuildConfig()
+    codes = split_of(ids, config, "src", "user")
+    assert np.bincount(codes, minlength=3).tolist() == np.bincount(split_of(ids, config, "src", "user"), minlength=3).tolist()
+    shares = np.bincount(codes) / len(ids)
+    assert np.allclose(shares, [0.8, 0.1, 0.1], atol=0.02)
+
+
+def test_capped_cells_are_split_exactly_and_stay_in_their_pool():
+    config = BuildConfig(cap_per_cell=1000)
+    eligible = np.arange(50_000)
+    ids, codes = choose_units(eligible, config, "src", "user", np.random.default_rng(0))
+    assert np.bincount(codes).tolist() == [800, 100, 100]
+    assert len(np.unique(ids)) == 1000
+    assert np.array_equal(codes, split_of(ids, config, "src", "user"))
+
+
+def test_small_cells_keep_everyone():
+    config = BuildConfig()
+    ids, codes = choose_units(np.arange(300), config, "src", "user", np.random.default_rng(0))
+    assert sorted(ids.tolist()) == list(range(300))
+
+
+def test_eval_subset_size():
+    config = BuildConfig(eval_subset_size=250)
+    assert eval_subset_mask(625, config, np.random.default_rng(0)).sum() == 250
+    assert eval_subset_mask(40, config, np.random.default_rng(0)).sum() == 40
+    assert eval_subset_mask(0, config, np.random.default_rng(0)).sum() == 0
