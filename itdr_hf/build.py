@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import datasets
@@ -22,9 +21,12 @@ import datasets
 from . import __version__
 from .builder import CITATION, Itdr
 from .config import BuildConfig
-from .export import card_data, place_parquet, write_card
+from . import card
+from .card import CardOptions
+from .export import card_data, place_parquet
 from .features import ALL
 from .pipeline import Plan, Selection, clear_caches, run
+from .references.config import ReferenceConfig
 from .report import CellStats, as_json, cell_stats
 from .sources import SOURCES
 from .subtasks import ordered_names
@@ -47,6 +49,7 @@ def build_dataset(
     config: BuildConfig | None = None,
     *,
     repo_id: str = "itdr",
+    references: ReferenceConfig | None = None,
 ) -> BuildResult:
     output = Path(output).absolute()
     selection = selection or Selection()
@@ -56,7 +59,7 @@ def build_dataset(
     bars_were_on = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
-        result = _build_into(staging, output, selection, config, repo_id)
+        result = _build_into(staging, output, selection, config, repo_id, references)
         _swap_into_place(staging, output)
         return result
     finally:
@@ -66,9 +69,12 @@ def build_dataset(
             datasets.enable_progress_bars()
 
 
-def _build_into(staging: Path, output: Path, selection: Selection, config: BuildConfig, repo_id: str) -> BuildResult:
+def _build_into(
+    staging: Path, output: Path, selection: Selection, config: BuildConfig, repo_id: str,
+    references: ReferenceConfig | None = None,
+) -> BuildResult:
     dl_manager = datasets.DownloadManager(dataset_name="itdr", download_config=datasets.DownloadConfig())
-    plan = run(selection, config, dl_manager)
+    plan = run(selection, config, dl_manager, references)
     built_sources = tuple(dict.fromkeys(c.source for c in plan.cells))
     subtasks = [name for name in ordered_names() if any(c.subtask == name for c in plan.cells)]
     infos: dict[str, datasets.DatasetInfo] = {}
@@ -81,6 +87,7 @@ def _build_into(staging: Path, output: Path, selection: Selection, config: Build
             demo=selection.demo,
             strict=selection.strict,
             cache_dir=str(staging / ".cache"),
+            references=references,
         )
         prepared = staging / ".prepared" / name
         builder.download_and_prepare(output_dir=str(prepared), file_format="parquet", dl_manager=dl_manager)
@@ -94,7 +101,9 @@ def _build_into(staging: Path, output: Path, selection: Selection, config: Build
     return BuildResult(output, tuple(infos), tuple(stats), tuple(plan.skipped), tuple(plan.skipped_lines))
 
 
-def _write_card(folder: Path, plan: Plan, infos: dict, stats: list[CellStats], repo_id: str) -> None:
+def _write_card(
+    folder: Path, plan: Plan, infos: dict, stats: list[CellStats], repo_id: str, options: CardOptions = CardOptions()
+) -> None:
     default = next(iter(infos))
     data = card_data(
         infos,
@@ -111,12 +120,10 @@ def _write_card(folder: Path, plan: Plan, infos: dict, stats: list[CellStats], r
         {"name": f.name, "value": getattr(plan.config, f.name), "help": f.metadata.get("help", "")}
         for f in dataclasses.fields(plan.config)
     ]
-    template = Path(str(resources.files("itdr_hf.cards") / "README.md.j2"))
-    write_card(
-        folder, data, template,
-        version=__version__, repo_id=repo_id, default_config=default, configs=list(infos),
-        stats=stats, skipped=plan.skipped, demo=plan.selection.demo, parameters=parameters,
-        sources=sources, citation=CITATION,
+    card.write_card(
+        folder, data, configs=list(infos), options=options,
+        version=__version__, repo_id=repo_id, skipped=plan.skipped, demo=plan.selection.demo,
+        parameters=parameters, task_descriptions=plan.config.task_descriptions, sources=sources, citation=CITATION,
     )
 
 

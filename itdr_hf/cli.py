@@ -12,6 +12,7 @@ import sys
 from typing import Sequence
 
 from .config import BuildConfig
+from .references.config import ReferenceConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,12 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group("construction options (defaults follow the paper)")
     for f in dataclasses.fields(BuildConfig):
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata.get('help', '')} Default: {f.default}."
+        help_text = f"{f.metadata.get('help', '')} Default: {f.default}.".replace("%", "%%")  # argparse formats help with %
         if f.type in ("bool", bool):
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:
             kind = {"int": int, "float": float, "str": str}.get(str(f.type), type(f.default))
             group.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=f.metadata.get("choices"), help=help_text)
+    ReferenceConfig.add_arguments(parser)
     return parser
 
 
@@ -69,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo=args.demo,
             strict=sources is not None,
         )
-        result = build_dataset(args.output, selection, config, repo_id=args.repo_id)
+        references = ReferenceConfig.from_arguments(args)
+        result = build_dataset(args.output, selection, config, repo_id=args.repo_id, references=references)
     except ItdrError as exc:
         print(f"itdr-build: error: {exc}", file=sys.stderr)
         return 2

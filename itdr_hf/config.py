@@ -56,13 +56,50 @@ class BuildConfig:
     tkr_positives: int = option(5, "Candidates that are the user's next real interactions (inferred: 5).")
     tkr_negatives: int = option(5, "Sampled non-interacted candidates in top-K (inferred: 5).")
     cdr_history: int = option(5, "History titles per domain in cross-domain recommendation (paper: 5 + 5).")
+    cdr_pairs: str = option(
+        "Appliances<->Industrial_and_Scientific,All_Beauty<->Amazon_Fashion,"
+        "CDs_and_Vinyl<->Video_Games,Grocery_and_Gourmet_Food<->Home_and_Kitchen",
+        "Domain pairs of cross-domain recommendation, comma-separated: 'A->B' recommends in B from history in A "
+        "and B, 'A<->B' both ways (paper: these 4 pairs; both directions inferred from its 4,118 examples, "
+        "just under 8 directed pairs × cap_per_domain).",
+    )
+    cap_per_domain: int = option(
+        525,
+        "In sources made of several domains (Amazon 2023 categories): most examples per domain in item-centric "
+        "cells and per directed pair in cross-domain recommendation; this replaces cap_per_cell there "
+        "(paper: target user identification has 12 × 525 = 6,300); 0 = cap_per_cell alone.",
+    )
+    amazon_categories: str = option(
+        "Appliances,Arts_Crafts_and_Sewing,Baby_Products,All_Beauty,CDs_and_Vinyl,Amazon_Fashion,"
+        "Grocery_and_Gourmet_Food,Home_and_Kitchen,Industrial_and_Scientific,Musical_Instruments,Software,Video_Games",
+        "Amazon Reviews 2023 categories to read, comma-separated file stems (paper: these 12; its 'Beauty' and "
+        "'Fashion' are inferred to be All_Beauty and Amazon_Fashion).",
+    )
     nir_history: int = option(5, "History items in next-item recommendation (paper: 5).")
     nir_negatives: int = option(4, "Sampled negatives beside the true next item (inferred: 4, so 5 candidates).")
     uap_items: int = option(20, "Liked items shown in user attribute prediction (paper: ~20).")
     uap_min_items: int = option(5, "Users with fewer rated items than this get no attribute-prediction example.")
     ir_liked: int = option(3, "Liked items with the user's review in interest recognition (paper's example: 3).")
     ir_disliked: int = option(3, "Disliked items with the user's review in interest recognition (paper's example: 3).")
+    ir_dislike_threshold: float = option(
+        0.5,
+        "A rating counts as 'disliked' at or below min + this × (max − min) of the source's scale "
+        "(0.5 → 3 or less of 5 stars, 5 or less of 10; inferred: the paper does not say).",
+    )
+    uap_location: str = option(
+        "full",
+        "How a free-text location (BookCrossing, Anime 2023) is predicted in user attribute prediction: the 'full' "
+        "text as the user wrote it, normalised, or its last part, the 'country' (inferred: full).",
+        choices=("full", "country"),
+    )
     tui_comments: int = option(3, "User reviews or comments shown per item in target user identification (paper: 3).")
+    tui_evidence: str = option(
+        "auto",
+        "What target user identification shows about users: their 'reviews', notes on 'raters' (rating, "
+        "attributes, other liked items), or 'auto' (reviews where the source has user text, else raters).",
+        choices=("auto", "reviews", "raters"),
+    )
+    tui_rater_items: int = option(3, "Other liked items named in each rater note (tui_evidence 'raters').")
     tui_min_raters: int = option(5, "Items with fewer raters than this get no target-user example.")
     max_bad_line_fraction: float = option(
         0.001,

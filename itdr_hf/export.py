@@ -1,7 +1,7 @@
 """The Hub layout: ``<config>/<split>-00000-of-00001.parquet`` and a README whose YAML declares it.
 
 ``load_dataset(<folder>, <config>)`` and ``load_dataset(<org>/itdr, <config>)`` read exactly
-this; no loading script is involved.
+this; no loading script is involved. The card's body is written by :mod:`itdr_hf.card`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import datasets
 from datasets.info import DatasetInfosDict
-from huggingface_hub import DatasetCard, DatasetCardData
+from huggingface_hub import DatasetCardData
 
 from .splits import SPLITS
 
@@ -44,9 +44,3 @@ def card_data(infos: dict[str, datasets.DatasetInfo], default_config: str, **met
     ]
     DatasetInfosDict(infos).to_dataset_card_data(data)
     return data
-
-
-def write_card(folder: Path, data: DatasetCardData, template: Path, **context) -> DatasetCard:
-    card = DatasetCard.from_template(data, template_path=str(template), **context)
-    (folder / "README.md").write_text(str(card), encoding="utf-8")
-    return card

@@ -151,11 +151,15 @@ class SourceIndex:
         exclude_items: set,
         exclude_titles: set[str],
         mode: str = "uniform",
+        domain: str | None = None,
     ) -> list:
-        """``k`` distinct items the user never interacted with, titles unique among the candidates."""
-        pool = self.item_pool
-        if mode == "popularity":
-            cdf = self._popularity_cdf
+        """``k`` distinct items the user never interacted with, titles unique among the candidates.
+
+        ``domain``: draw only from that domain's items (cross-domain recommendation ranks
+        candidates of the target domain alone).
+        """
+        pool, cdf = (self.item_pool, self._popularity_cdf if mode == "popularity" else None) if domain is None \
+            else self._domain_pool(domain, mode)
         picked: list = []
         titles = set(exclude_titles)
         for _ in range(50 * k + 100):
@@ -178,6 +182,32 @@ class SourceIndex:
     @cached_property
     def _popularity_cdf(self) -> np.ndarray:
         return np.cumsum(self.item_popularity)
+
+    @cached_property
+    def domains(self) -> list[str]:
+        """The domains the interactions come from (sorted); empty for single-domain sources."""
+        inter = self.tables.interactions
+        if "domain" not in inter.columns:
+            return []
+        return sorted(str(d) for d in inter["domain"].dropna().unique())
+
+    def domain_items(self, domain: str) -> np.ndarray:
+        """The candidate pool of one domain: its titled items that were interacted with (sorted)."""
+        return self._domain_pool(domain, "uniform")[0]
+
+    def _domain_pool(self, domain: str, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
+        if domain not in self._domain_pools:
+            inter = self.titled_interactions
+            counts = inter.loc[inter["domain"] == domain, "item"].value_counts()
+            counts = counts[counts.to_numpy() > 0]
+            pool = np.sort(counts.index.to_numpy())
+            self._domain_pools[domain] = (pool, np.cumsum(counts.reindex(pool).to_numpy(dtype=np.float64)))
+        pool, cdf = self._domain_pools[domain]
+        return pool, (cdf if mode == "popularity" else None)
+
+    @cached_property
+    def _domain_pools(self) -> dict:
+        return {}
 
 
 def _as_list(value: object) -> list[str]:

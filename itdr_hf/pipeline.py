@@ -154,6 +154,9 @@ def run(
         key = (subtask, source, id(index), config.fingerprint())
         if key not in _CELL_CACHE:
             _CELL_CACHE[key] = make_cell(subtask, index, config)
+        if _CELL_CACHE[key].size == 0:
+            plan.skipped.append((subtask, source, "no user or item meets the subtask's minimums"))
+            continue
         plan.cells.append(_CELL_CACHE[key])
     if references is not None and references.enabled:
         plan.cells = with_references(plan.cells, references)
@@ -171,7 +174,9 @@ def with_references(cells: list[Cell], references: "ReferenceConfig") -> list[Ce
     keys = [("references", id(cell), references.fingerprint(), str(references.cache_path())) for cell in cells]
     missing = [(cell, key) for cell, key in zip(cells, keys) if key not in _CELL_CACHE]
     if missing:
-        written, _ = write_references([cell for cell, _ in missing], references)
+        used = _CELL_CACHE.setdefault(("reference-keys", references.fingerprint()), [])  # one export per build
+        written, summary = write_references([cell for cell, _ in missing], references, export_also=used)
+        used.extend(summary.keys)
         for (_, key), done in zip(missing, written):
             _CELL_CACHE[key] = done
     return [_CELL_CACHE[key] for key in keys]

@@ -56,12 +56,18 @@ def split_of(ids: np.ndarray, config: BuildConfig, source: str, unit: str) -> np
 
 
 def choose_units(
-    eligible: np.ndarray, config: BuildConfig, source: str, unit: str, rng: np.random.Generator
+    eligible: np.ndarray,
+    config: BuildConfig,
+    source: str,
+    unit: str,
+    rng: np.random.Generator,
+    *,
+    cap: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pick at most ``cap_per_cell`` units, split-stratified; returns (ids, split codes), sorted by split then id."""
+    """Pick at most ``cap`` (default ``cap_per_cell``) units, split-stratified; returns (ids, split codes), sorted by split then id."""
     eligible = np.sort(np.unique(eligible))
     codes = split_of(eligible, config, source, unit)
-    cap = config.cap_per_cell
+    cap = config.cap_per_cell if cap is None else cap
     if len(eligible) <= cap:
         order = np.lexsort((eligible, codes))
         return eligible[order], codes[order]
@@ -75,6 +81,28 @@ def choose_units(
         ids.append(picked)
         labels.append(np.full(len(picked), code, dtype=np.int8))
     return np.concatenate(ids), np.concatenate(labels)
+
+
+def choose_units_by_group(
+    eligible: np.ndarray, groups: np.ndarray, config: BuildConfig, source: str, unit: str, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`choose_units` with at most ``cap_per_domain`` units per group (a source's domain).
+
+    Each unit belongs to one group. Splits still come from the unit's hash alone, so the
+    leakage-free guarantee holds across groups; groups are visited in sorted order, so the
+    seeded draw is the same whatever order the source listed them in.
+    """
+    eligible, groups = np.asarray(eligible), np.asarray(groups)
+    ids, labels = [], []
+    for group in np.unique(groups):
+        picked, codes = choose_units(eligible[groups == group], config, source, unit, rng, cap=config.cap_per_domain)
+        ids.append(picked)
+        labels.append(codes)
+    if not ids:
+        return eligible[:0], np.zeros(0, dtype=np.int8)
+    ids_all, labels_all = np.concatenate(ids), np.concatenate(labels)
+    order = np.lexsort((ids_all, labels_all))
+    return ids_all[order], labels_all[order]
 
 
 def eval_subset_mask(n_test: int, config: BuildConfig, rng: np.random.Generator) -> np.ndarray:

@@ -96,6 +96,7 @@ class SourceTables:
     rating_scale: tuple[float, float] | None = None
     rating_decimals: int = 0
     item_noun: str = "item"
+    category_label: str = "categories"
     has_timestamps: bool = True
     skipped_lines: tuple[dict, ...] = ()
 
@@ -120,3 +121,11 @@ class SourceTables:
             return -np.inf
         low, high = self.rating_scale
         return low + fraction * (high - low)
+
+
+def format_attribute(value: object, kind: str) -> str:
+    """Attribute values as a person writes them: ``1985``, not ``1985.0``."""
+    if kind == NUMERIC:
+        number = float(value)
+        return str(int(number)) if number.is_integer() else f"{number:g}"
+    return str(value).strip()

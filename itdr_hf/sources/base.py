@@ -36,6 +36,19 @@ class RemoteArchive:
     md5_url: str | None = None
 
 
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file the builder may download as is (no unpacking), saved as ``name`` in the source folder.
+
+    For sources published as loose files rather than one archive (Amazon 2023: two gzipped
+    JSON-lines files per category). ``sha256`` pins it when the publisher gives a digest.
+    """
+
+    name: str
+    url: str
+    sha256: str | None = None
+
+
 class Source:
     """Base class of every source reader.
 
@@ -51,7 +64,7 @@ class Source:
     citation: ClassVar[str]
     required_files: ClassVar[tuple[str, ...]]
     folder_names: ClassVar[tuple[str, ...]] = ()
-    remote: ClassVar[RemoteArchive | None] = None
+    remote: ClassVar[RemoteArchive | tuple[RemoteFile, ...] | None] = None
     manual_download: ClassVar[str] = ""
     demo_folder: ClassVar[str | None] = None
 
@@ -86,6 +99,8 @@ class Source:
 
     def _download(self, dl_manager: "DownloadManager") -> Path:
         assert self.remote is not None
+        if isinstance(self.remote, tuple):
+            return self._download_files(dl_manager, self.remote)
         try:
             archive = Path(dl_manager.download(self.remote.url))
         except Exception as exc:  # noqa: BLE001 - any network failure means the same to the user
@@ -102,6 +117,27 @@ class Source:
         if found is None:
             raise DataError(archive, f"archive lacks {', '.join(self.required_files)}", fix="delete it and build again")
         return found
+
+    def _download_files(self, dl_manager: "DownloadManager", files: tuple[RemoteFile, ...]) -> Path:
+        """Download each file into the datasets cache; link them under their names in one folder."""
+        try:
+            cached = dl_manager.download({f.name: f.url for f in files})
+        except Exception as exc:  # noqa: BLE001 - any network failure means the same to the user
+            raise SourceUnavailable(
+                f"{self.name}: could not download its files ({type(exc).__name__}: {exc}). "
+                f"Download them yourself and pass --data-dir. {self.manual_download}".strip()
+            ) from None
+        folder = Path(cached[files[0].name]).parent / f"{self.name}-files"
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            path = Path(cached[f.name])
+            if f.sha256:
+                verify_digest(path, "sha256", f.sha256)
+            link = folder / f.name
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(path.resolve())
+        return folder
 
     def _verify(self, archive: Path, dl_manager: "DownloadManager") -> None:
         assert self.remote is not None

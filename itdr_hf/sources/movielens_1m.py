@@ -82,6 +82,7 @@ class MovieLens1M(Source):
             ),
             rating_scale=(1.0, 5.0),
             item_noun="movie",
+            category_label="genres",
         )
 
     def _read_users(self, path: Path) -> pd.DataFrame:

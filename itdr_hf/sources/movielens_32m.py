@@ -96,6 +96,7 @@ class MovieLens32M(Source):
             rating_scale=(0.5, 5.0),
             rating_decimals=1,
             item_noun="movie",
+            category_label="genres",
         )
 
     def _read_tags(self, path: Path) -> pd.DataFrame:

@@ -14,13 +14,17 @@ def candidates_with_negatives(
     history: "pd.DataFrame | History",
     n_negatives: int,
     mode: str,
+    domain: str | None = None,
 ) -> tuple[list, list]:
-    """Shuffled candidates (positives + sampled negatives) and the negatives in candidate order."""
+    """Shuffled candidates (positives + sampled negatives) and the negatives in candidate order.
+
+    ``domain``: negatives come from that domain's items only.
+    """
     titles = index.title_of
     seen = history["item"] if isinstance(history, pd.DataFrame) else history.item
     exclude_items = set(seen.tolist()) | set(positives)
     negatives = index.sample_negatives(
-        rng, n_negatives, exclude_items, {titles[p] for p in positives}, mode=mode
+        rng, n_negatives, exclude_items, {titles[p] for p in positives}, mode=mode, domain=domain
     )
     candidates = list(positives) + negatives
     order = rng.permutation(len(candidates))

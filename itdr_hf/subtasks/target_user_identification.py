@@ -1,7 +1,10 @@
 """Target user identification (TUI, UIU): describe the users an item suits.
 
 Item-centric: one example per item (split by item), with its attributes and
-``tui_comments`` reviews or comments from distinct users. The paper's references are prose an
+``tui_comments`` reviews or comments from distinct users. Sources without user-written text
+(BookCrossing, MIND, PixelRec, the Anime 2023 scores) show ``tui_comments`` raters instead:
+their rating, their known attributes and a few other items they liked (``tui_evidence``), which
+is our substitute: the paper does not say what it showed for those sources. The paper's references are prose an
 LLM wrote; offline, the reference is *derived* from the data (the item's genres and tags, how
 its raters rated it, who its fans are where the source has demographics) and its provenance is
 recorded in ``reference_provenance``. The LLM writer (a later step) replaces it in place.
@@ -15,8 +18,8 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..index import SourceIndex
-from ..splits import choose_units
-from ..tables import CATEGORICAL
+from ..splits import choose_units, choose_units_by_group
+from ..tables import CATEGORICAL, format_attribute
 from ..templates import render
 from .base import UIU, Example, Subtask, register_subtask
 from .common import trim
@@ -33,12 +36,12 @@ class TargetUserIdentification(Subtask):
     split_unit = "item"
     features = {"reference_provenance": datasets.Value("string")}
 
-    def unsupported(self, index: SourceIndex) -> str | None:
-        return None if not index.tables.texts.empty else "the source has no reviews or comments"
-
     def generate(self, index: SourceIndex, config: BuildConfig, rng: np.random.Generator) -> list[Example]:
         tables = index.tables
-        authors = tables.texts.authors()
+        use_reviews = config.tui_evidence == "reviews" or (config.tui_evidence == "auto" and not tables.texts.empty)
+        if use_reviews and tables.texts.empty:
+            return []
+        authors = tables.texts.authors() if use_reviews else index.titled_interactions[["user", "item"]]
         authors = authors[authors["item"].isin(index.item_pool)]
         writers = authors.groupby("item")["user"].nunique()
         raters = index.titled_interactions["item"].value_counts()
@@ -46,10 +49,10 @@ class TargetUserIdentification(Subtask):
             (writers.to_numpy() >= config.tui_comments)
             & (raters.reindex(writers.index).fillna(0).to_numpy() >= config.tui_min_raters)
         ].to_numpy()
-        items, splits = choose_units(eligible, config, tables.name, "item", rng)
+        items, splits = self._choose(index, eligible, config, rng)
         stats = self._rating_stats(index, items, config)
         commenters = self._commenters(authors[authors["item"].isin(items)], items, config, rng)
-        texts = tables.texts.fetch(commenters)
+        texts = tables.texts.fetch(commenters) if use_reviews else rater_notes(index, commenters, config)
         by_item: dict = {}
         for user, item, text in zip(texts["user"].tolist(), texts["item"].tolist(), texts["text"].tolist()):
             by_item.setdefault(item, {}).setdefault(user, []).append(text)
@@ -57,7 +60,7 @@ class TargetUserIdentification(Subtask):
         for item, split in zip(items, splits):
             view = index.item_view(item)
             comments = self._comments(by_item[item], config, rng)
-            facts = {**view, **stats.get(item, {}), "noun": tables.item_noun}
+            facts = {**view, **stats.get(item, {}), "noun": tables.item_noun, "category_label": tables.category_label}
             examples.append(
                 Example(
                     user_id="",
@@ -66,6 +69,8 @@ class TargetUserIdentification(Subtask):
                     context={
                         "item": view,
                         "comments": comments,
+                        "evidence": "reviews" if use_reviews else "raters",
+                        "category_label": tables.category_label,
                         "noun": tables.item_noun,
                         "reference": " ".join(render(self.name, "reference", **facts).split()),
                     },
@@ -73,6 +78,15 @@ class TargetUserIdentification(Subtask):
                 )
             )
         return examples
+
+    @staticmethod
+    def _choose(index: SourceIndex, eligible: np.ndarray, config: BuildConfig, rng: np.random.Generator):
+        """Items per domain where the source has several (paper: Amazon 2023 = 12 categories × 525)."""
+        items = index.tables.items
+        if "domain" not in items.columns or not config.cap_per_domain or len(index.domains) < 2:
+            return choose_units(eligible, config, index.tables.name, "item", rng)
+        groups = items["domain"].reindex(eligible).astype(str).to_numpy()
+        return choose_units_by_group(eligible, groups, config, index.tables.name, "item", rng)
 
     @staticmethod
     def _commenters(authors: pd.DataFrame, items: np.ndarray, config: BuildConfig, rng: np.random.Generator) -> pd.DataFrame:
@@ -138,3 +152,34 @@ def _fan_profile(tables, liked: pd.DataFrame) -> dict:
             share = int(round(100 * top["n"] / totals[item]))
             profile.setdefault(item, []).append({"name": spec.name, "value": str(top[spec.column]), "share": share})
     return profile
+
+
+def rater_notes(index: SourceIndex, raters: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
+    """A short factual note per (user, item) for sources without reviews, in the ``fetch`` shape."""
+    tables = index.tables
+    histories = index.histories(raters["user"].unique())
+    cutoff = tables.like_cutoff(config.like_threshold)
+    specs = tables.user_attributes
+    notes = []
+    for user, item in zip(raters["user"].tolist(), raters["item"].tolist()):
+        rows = histories.arrays(user)
+        mine = rows.item == item
+        rating = rows.rating[mine][-1] if mine.any() else np.nan
+        liked = rows.item[(~mine) & ((rows.rating >= cutoff) | np.isnan(rows.rating))][-config.tui_rater_items:]
+        attributes = []
+        if specs and user in tables.users.index:
+            for spec in specs:
+                value = tables.users.at[user, spec.column]
+                if pd.notna(value) and str(value).strip():
+                    attributes.append({"name": spec.name, "value": format_attribute(value, spec.kind)})
+        notes.append(
+            render(
+                "target_user_identification", "rater",
+                rating=None if np.isnan(rating) else tables.format_rating(float(rating)),
+                scale_max=tables.format_rating(tables.rating_scale[1]) if tables.rating_scale else None,
+                attributes=attributes,
+                liked=[index.title_of[i] for i in liked[::-1]],
+                noun=tables.item_noun,
+            )
+        )
+    return pd.DataFrame({"user": raters["user"].to_numpy(), "item": raters["item"].to_numpy(), "text": notes})

@@ -13,7 +13,7 @@ import pandas as pd
 from ..config import BuildConfig
 from ..index import History, SourceIndex
 from ..splits import choose_units
-from ..tables import NUMERIC
+from ..tables import format_attribute
 from .base import UIU, Example, Subtask, register_subtask
 
 
@@ -46,7 +46,7 @@ class UserAttributePrediction(Subtask):
         for user, split in zip(users, splits):
             shown = self._liked(histories.arrays(user), config.uap_items)
             attributes = [
-                {"name": s.name, "value": _format(users_table.at[user, s.column], s.kind), "kind": s.kind}
+                {"name": s.name, "value": format_attribute(users_table.at[user, s.column], s.kind), "kind": s.kind}
                 for s in specs
                 if pd.notna(users_table.at[user, s.column]) and str(users_table.at[user, s.column]).strip()
             ]
@@ -78,9 +78,3 @@ class UserAttributePrediction(Subtask):
         best = np.lexsort((-position, -np.nan_to_num(rating, nan=-np.inf)))[:n]
         return rows.item[np.sort(best)]
 
-
-def _format(value: object, kind: str) -> str:
-    if kind == NUMERIC:
-        number = float(value)
-        return str(int(number)) if number.is_integer() else f"{number:g}"
-    return str(value).strip()

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from itdr_eval.config import EvalConfig, build_parser, parse_config
 from itdr_eval.tasks import TASKS, get_task, max_new_tokens_table, parse_task_list
 
@@ -63,7 +62,12 @@ def test_help_does_not_import_torch(argv):
             "try:\n    runpy.run_module('itdr_eval', run_name='__main__')\nexcept SystemExit:\n    pass\n"
             "bad=[m for m in ('torch','transformers','datasets','peft','evaluate') if m in sys.modules]\n"
             "assert not bad, bad\n") if argv[0] == "-m" else argv[1]
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     if argv[0] == "-m":
         assert "--finetune" in proc.stdout and "--predict-mode" in proc.stdout
+
+
+def test_compare_folder_must_hold_results(tmp_path):
+    with pytest.raises(ValueError, match="results.json"):
+        parse_config(["--model", "m", "--compare", str(tmp_path)])

@@ -3,15 +3,14 @@
 import os
 import shutil
 
-from conftest import make_rows
-
 from itdr_eval.data import load_split, sample_train, select_rows
+from itdr_eval_testutils import make_rows
 
 
 def test_hub_layout_folder(dataset_dir):
     ds = load_split(dataset_dir, "top_k_recommendation", "test")
     assert len(ds) == len(make_rows("top_k_recommendation", "test"))
-    assert set(["id", "candidates", "positives", "eval_subset", "messages"]) <= set(ds.column_names)
+    assert {"id", "candidates", "positives", "eval_subset", "messages"} <= set(ds.column_names)
 
 
 def test_bare_parquet_folder(dataset_dir, tmp_path):
@@ -34,3 +33,12 @@ def test_sample_train_is_seeded(dataset_dir):
     a = sample_train(ds, 0.5, None, 1)["id"]
     assert a == sample_train(ds, 0.5, None, 1)["id"] and len(a) == 2
     assert len(sample_train(ds, 1.0, 3, 1)) == 3
+
+
+def test_eval_subset_requires_the_column(dataset_dir):
+    import pytest
+
+    ds = load_split(dataset_dir, "rating_prediction", "test").remove_columns("eval_subset")
+    with pytest.raises(ValueError, match="--subset test"):
+        select_rows(ds, "eval", None)
+    assert len(select_rows(ds, "test", None)) == 6

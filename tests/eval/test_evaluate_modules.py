@@ -2,9 +2,8 @@
 
 import math
 
-import pytest
-
 import itdr_eval
+import pytest
 from itdr_eval import metrics as M
 
 

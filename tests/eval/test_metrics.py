@@ -3,7 +3,6 @@
 import math
 
 import pytest
-
 from itdr_eval import metrics as M
 from itdr_eval.scoring import _aggregate_attributes, rating_options, score_attributes
 

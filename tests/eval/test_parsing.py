@@ -1,8 +1,13 @@
 """Parsers on messy model outputs."""
 
 import pytest
-
-from itdr_eval.parsing import parse_attributes, parse_choice, parse_number, parse_ranking, strip_list_marker
+from itdr_eval.parsing import (
+    parse_attributes,
+    parse_choice,
+    parse_number,
+    parse_ranking,
+    strip_list_marker,
+)
 
 CANDS = ["Movie Alpha", "Movie Bravo", "Movie Charlie", "The Lord of the Rings: The Two Towers (2002)", "Se7en"]
 

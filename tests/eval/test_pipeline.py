@@ -6,16 +6,19 @@ import os
 import shutil
 
 import pytest
-
-from conftest import CONFIGS, make_rows
-
 from itdr_eval.cli import main
+from itdr_eval_testutils import CONFIGS, make_rows
 
 FAST = ["--max-new-tokens", "tkr=24,cdr=24,nir=8,uap=8,ir=12,tui=12,rp=4", "--logging-steps", "1"]
 
 
 def _eval_ids(configs=CONFIGS):
     return {r["id"] for c in configs for r in make_rows(c, "test") if r["eval_subset"]}
+
+
+def _read(path):
+    with open(path) as fh:
+        return fh.read()
 
 
 def _records(run):
@@ -57,9 +60,9 @@ def test_finetune_predict_score_writes_everything(trained_run, tiny_model):
     assert res["versions"]["torch"] and res["config"]["lora_alpha"] == 16.0
     assert "pUII" in res["summary"] and "formula" in res["summary"]
     assert "13a" in res["notes"]["bleu"]
-    md = open(os.path.join(trained_run, "results.md")).read()
+    md = _read(os.path.join(trained_run, "results.md"))
     assert "## TKR (top_k_recommendation)" in md and "prediction mode: `generate`" in md
-    card = open(os.path.join(trained_run, "adapter", "README.md")).read()
+    card = _read(os.path.join(trained_run, "adapter", "README.md"))
     assert f"base_model: {tiny_model}" in card and "lora_rank" in card
 
 
@@ -74,7 +77,7 @@ def test_score_saved_adapter_in_likelihood_mode_with_compare(trained_run, datase
     recs = _records(out)
     tkr = [r for r in recs if r["task"] == "top_k_recommendation"]
     assert all(sorted(r["parsed"]) == sorted(r["raw"]["options"]) for r in tkr)
-    md = open(os.path.join(out, "results.md")).read()
+    md = _read(os.path.join(out, "results.md"))
     assert "values are `this / lora`" in md and " / " in md.split("## RP")[1]
 
 
@@ -88,23 +91,23 @@ def test_rerun_skips_done_ids(tiny_model, dataset_dir, tmp_path):
     out = str(tmp_path / "resume")
     args = ["--dataset", dataset_dir, "--tasks", "rp,nir", "--output", out, *FAST]
     main(["--model", tiny_model, *args])
-    lines = open(os.path.join(out, "predictions.jsonl")).read().splitlines()
+    lines = _read(os.path.join(out, "predictions.jsonl")).splitlines()
     assert len(lines) == len(_eval_ids(["rating_prediction", "next_item_recommendation"]))
     # all done: the model is not even loaded
     main(["--model", str(tmp_path / "does-not-exist"), "--resume", *args])
-    assert open(os.path.join(out, "predictions.jsonl")).read().splitlines() == lines
+    assert _read(os.path.join(out, "predictions.jsonl")).splitlines() == lines
     # drop two records (and leave a torn last line): only those are predicted again
     with open(os.path.join(out, "predictions.jsonl"), "w") as fh:
         fh.write("\n".join(lines[:-2]) + "\n" + lines[-2][:20])
     main(["--model", tiny_model, "--resume", *args])
     recs = _records_tolerant(out)
     assert {r["id"] for r in recs} == _eval_ids(["rating_prediction", "next_item_recommendation"])
-    assert open(os.path.join(out, "predictions.jsonl")).read().splitlines()[: len(lines) - 2] == lines[:-2]
+    assert _read(os.path.join(out, "predictions.jsonl")).splitlines()[: len(lines) - 2] == lines[:-2]
 
 
 def _records_tolerant(run):
     out = []
-    for line in open(os.path.join(run, "predictions.jsonl")):
+    for line in _read(os.path.join(run, "predictions.jsonl")).splitlines():
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:
@@ -140,11 +143,39 @@ def test_leave_one_out_training_fraction_and_alpaca(tiny_model_no_template, data
     assert not os.path.exists(os.path.join(out, "results.png"))
 
 
-def test_retraining_sets_stale_predictions_aside(tiny_model, dataset_dir, tmp_path):
+def test_retraining_sets_stale_predictions_aside(trained_run, tiny_model, dataset_dir, tmp_path):
     out = str(tmp_path / "stale")
-    args = ["--model", tiny_model, "--dataset", dataset_dir, "--tasks", "nir", "--output", out, "--finetune", "lora",
-            "--epochs", "1", "--grad-accum", "2", "--save-steps", "100", *FAST]
-    main(args)
-    main(args)
+    shutil.copytree(trained_run, out)
+    main(["--model", tiny_model, "--dataset", dataset_dir, "--tasks", "nir", "--output", out, "--finetune", "lora",
+          "--epochs", "1", "--grad-accum", "2", "--save-steps", "100", *FAST])
     assert any(f.startswith("predictions.stale-") for f in os.listdir(out))
     assert len(_records(out)) == len(_eval_ids(["next_item_recommendation"]))
+
+
+def test_two_process_cpu_launch_shards_and_gathers(tiny_model, dataset_dir, tmp_path):
+    """torchrun --nproc_per_node 2 on CPU (gloo): DDP training, rows sharded by rank, one writer."""
+    import socket
+    import subprocess
+    import sys
+
+    import torch.distributed as dist
+
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("gloo backend unavailable")
+    out = str(tmp_path / "ddp")
+    with socket.socket() as sock:  # a free port, so concurrent test runs do not collide
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
+           "-m", "itdr_eval", "--model", tiny_model, "--dataset", dataset_dir, "--tasks", "rp",
+           "--finetune", "lora", "--epochs", "1", "--grad-accum", "2", "--subset", "test", "--output", out,
+           "--no-chart", *FAST]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ids = [r["id"] for r in _records(out)]
+    expected = {r["id"] for r in make_rows("rating_prediction", "test")}
+    assert len(ids) == len(set(ids)) and set(ids) == expected
+    training = _results(out)["model"]["training"]
+    # 4 train rows over 2 ranks x batch 1 x accum 2 -> 1 optimizer step (one process alone would take 2)
+    assert training["global_steps"] == 1

@@ -3,13 +3,17 @@ likelihood scoring against unbatched reference computations on a tiny random mod
 
 import pytest
 import torch
-
-from conftest import make_rows
-
 from itdr_eval.modeling import load_model
 from itdr_eval.predict import Predictor
-from itdr_eval.prompts import PromptFormat, encode, prompt_text, resolve_format, response_text
+from itdr_eval.prompts import (
+    PromptFormat,
+    encode,
+    prompt_text,
+    resolve_format,
+    response_text,
+)
 from itdr_eval.train import IGNORE_INDEX, SFTCollator, tokenize_example
+from itdr_eval_testutils import make_rows
 
 
 @pytest.fixture(scope="module")

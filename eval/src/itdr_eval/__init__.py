@@ -23,7 +23,7 @@ def metric_module_path(name: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "metric_modules", name)
 
 
-def run(cfg):  # noqa: ANN001, ANN201 - thin re-export that keeps `import itdr_eval` light
+def run(cfg):
     """Run one evaluation (see :func:`itdr_eval.runner.run`)."""
     from .runner import run as _run
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,6 +189,8 @@ def validate(cfg: EvalConfig) -> EvalConfig:
         raise ValueError("--warmup-ratio must be in [0, 1)")
     if not 0.0 <= cfg.fuzzy_threshold <= 100.0:
         raise ValueError("--fuzzy-threshold must be in [0, 100]")
+    if cfg.compare and not os.path.isfile(os.path.join(cfg.compare, "results.json")):
+        raise ValueError(f"--compare {cfg.compare}: no results.json there")
     return cfg
 
 

@@ -29,6 +29,8 @@ def load_split(path: str, config: str, split: str, revision: str | None = None):
 
 def select_rows(ds, subset: str, limit: int | None) -> list[dict[str, Any]]:
     """Rows to score: ``eval`` keeps ``eval_subset`` rows; ``limit`` caps each source cell (in order)."""
+    if subset == "eval" and "eval_subset" not in ds.column_names:
+        raise ValueError("the dataset has no eval_subset column: use --subset test")
     rows = ds.to_list()
     if subset == "eval":
         rows = [r for r in rows if r.get("eval_subset")]
@@ -47,7 +49,7 @@ def select_rows(ds, subset: str, limit: int | None) -> list[dict[str, Any]]:
 def sample_train(ds, fraction: float, max_rows: int | None, seed: int):
     """A seeded random ``fraction`` of a train split, optionally capped at ``max_rows``."""
     n = len(ds)
-    k = n if fraction >= 1.0 else max(1, int(round(n * fraction)))
+    k = n if fraction >= 1.0 else max(1, round(n * fraction))
     if max_rows is not None:
         k = min(k, max_rows)
     if k == n:

@@ -38,11 +38,17 @@ def load_tokenizer(path: str):
     return tok
 
 
-def load_model(path: str, *, dtype, attn_implementation: str | None = None, trainable_adapter: bool = False) -> Loaded:
-    """Load ``path``; if it is an adapter folder load its base model and apply the adapter."""
+def load_model(path: str, *, dtype, attn_implementation: str | None = None, trainable_adapter: bool = False,
+               device: Any = None) -> Loaded:
+    """Load ``path``; if it is an adapter folder load its base model and apply the adapter.
+
+    With a CUDA ``device`` the weights are loaded straight onto it (one full copy per process).
+    """
     from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"dtype": dtype}
+    if device is not None and str(device).startswith("cuda"):
+        kwargs["device_map"] = {"": str(device)}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
     if is_adapter(path):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .metrics import clamp, normalize_text
 
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
-_LIST_MARK = re.compile(r"^\s*(?:(?:\d+|[a-zA-Z])\s*[.):\]]|\(\d+\)|[-*\u2022>#]+|top\s*\d+\s*[:.])\s*", re.I)
+_LIST_MARK = re.compile(r"^\s*(?:(?:\d+|[a-zA-Z])\s*[.):\]]|\(\d+\)|[-*\u2022>#]+|top\s*\d+\s*[:.])\s*", re.IGNORECASE)
 _INLINE_NUMBERING = re.compile(r"(?:(?<=\s)|^)\d{1,2}\s*[.)]\s+")
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019\u300a\u300b*"
 
@@ -133,7 +133,7 @@ def parse_attributes(text: str, names: Sequence[str]) -> dict[str, str]:
     if not names:
         return {}
     alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![\w])({alternation})\s*[:=]\s*", re.I)
+    pattern = re.compile(rf"(?<![\w])({alternation})\s*[:=]\s*", re.IGNORECASE)
     matches = list(pattern.finditer(text))
     lookup = {n.casefold(): n for n in names}
     out: dict[str, str] = {}

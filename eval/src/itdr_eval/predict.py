@@ -16,9 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .prompts import PromptFormat, encode, end_of_turn_ids, prompt_text, response_text
-from .scoring import ScoringOptions, _fmt_rating, make_record, rating_options, record_from_text
 from .metrics import ranking_from_scores
+from .prompts import PromptFormat, encode, end_of_turn_ids, prompt_text, response_text
+from .scoring import (
+    ScoringOptions,
+    format_rating,
+    make_record,
+    rating_options,
+    record_from_text,
+)
 from .tasks import Task
 
 
@@ -92,7 +98,7 @@ class Predictor:
         prompt, p_ids = self.prompt_ids(row)
         if task.answer == "rating":
             values = rating_options(float(row["rating_min"]), float(row["rating_max"]))
-            options = [_fmt_rating(v) for v in values]
+            options = [format_rating(v) for v in values]
         else:
             options = list(row["candidates"])
         if task.answer == "ranking":

@@ -36,9 +36,18 @@ def load_predictions(path: str) -> dict[str, dict[str, Any]]:
 
 
 def append_predictions(path: str, records: Iterable[Mapping[str, Any]]) -> None:
+    records = list(records)
+    if not records:
+        return
+    torn = False
+    if os.path.isfile(path) and os.path.getsize(path):
+        with open(path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            torn = fh.read(1) != b"\n"  # an interrupted write left half a line
     with open(path, "a", encoding="utf-8") as fh:
-        for r in records:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        if torn:
+            fh.write("\n")
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         fh.flush()
 
 
@@ -144,8 +153,12 @@ def write_chart(path: str, results: Mapping[str, Any], other: Mapping[str, Any] 
     if not tasks:
         return
     others = _cell_index(other)
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+    ncols = min(4, len(tasks))
+    nrows = math.ceil(len(tasks) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.4 * nrows), squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.axis("off")
+    for ax, task in zip(axes.flat, tasks):
         key = PRIMARY[task.answer]
         cells = [c for c in results["cells"] if c["task"] == task.name]
         xs = range(len(cells))
@@ -156,9 +169,11 @@ def write_chart(path: str, results: Mapping[str, Any], other: Mapping[str, Any] 
             theirs = [(others.get((c["task"], c["source"])) or {}).get("metrics", {}).get(key) or 0.0 for c in cells]
             ax.bar([x + width / 2 for x in xs], theirs, width, label=other_name)
             ax.legend(fontsize=7)
+        if key != "rmse":
+            ax.set_ylim(0.0, 1.0)
         ax.set_xticks(list(xs))
-        ax.set_xticklabels([c["source"] for c in cells], rotation=45, ha="right", fontsize=7)
-        ax.set_title(f"{task.abbr}: {key}", fontsize=9)
+        ax.set_xticklabels([c["source"] for c in cells], rotation=30, ha="right", fontsize=7)
+        ax.set_title(f"{task.abbr}: {key}" + (" (lower is better)" if key == "rmse" else ""), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

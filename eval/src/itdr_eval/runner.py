@@ -64,12 +64,14 @@ def _prepare_model(cfg: EvalConfig, state: Any, timings: dict[str, Any]) -> tupl
         if is_adapter(cfg.model):
             raise ValueError(f"{cfg.model} is a LoRA adapter: score it with --finetune none")
         if cfg.resume and is_adapter(adapter_dir):
-            loaded = load_model(adapter_dir, dtype=dtype, attn_implementation=cfg.attn_implementation)
+            loaded = load_model(adapter_dir, dtype=dtype, attn_implementation=cfg.attn_implementation,
+                                device=state.device)
             info.update(base_model=loaded.base_model, adapter=adapter_dir, training="skipped (adapter exists, --resume)")
             return loaded.model, loaded.tokenizer, info
         from .train import train_lora
 
-        loaded = load_model(cfg.model, dtype=dtype, attn_implementation=cfg.attn_implementation)
+        loaded = load_model(cfg.model, dtype=dtype, attn_implementation=cfg.attn_implementation,
+                            device=state.device)
         fmt = resolve_format(loaded.tokenizer, cfg.prompt_format)
         start = time.perf_counter()
         rows = _load_train_rows(cfg)
@@ -78,9 +80,36 @@ def _prepare_model(cfg: EvalConfig, state: Any, timings: dict[str, Any]) -> tupl
         timings["train"] = train_info["seconds"]
         info.update(base_model=cfg.model, adapter=adapter_dir, training=train_info)
         return model, loaded.tokenizer, info
-    loaded = load_model(cfg.model, dtype=dtype, attn_implementation=cfg.attn_implementation)
+    loaded = load_model(cfg.model, dtype=dtype, attn_implementation=cfg.attn_implementation, device=state.device)
     info.update(base_model=loaded.base_model, adapter=loaded.adapter)
     return loaded.model, loaded.tokenizer, info
+
+
+def _predict_task(task: Task, rows: list[dict[str, Any]], predictor: Any, cfg: EvalConfig, opts: ScoringOptions,
+                  max_new_tokens: int, mode: str, state: Any, pred_path: str) -> None:
+    """Predict this rank's shard of ``rows``; one process appends per batch, several gather to rank 0."""
+    from accelerate.utils import gather_object
+
+    from . import report
+    from .predict import predict_rows
+
+    single = state.num_processes == 1
+    mine: list[dict[str, Any]] = []
+
+    def sink(records: list[dict[str, Any]]) -> None:
+        if single:
+            report.append_predictions(pred_path, records)  # written as we go: a crash loses one batch
+        else:
+            mine.extend(records)
+
+    predict_rows(task, rows[state.process_index::state.num_processes], predictor, mode=mode,
+                 batch_size=cfg.batch_size, max_new_tokens=max_new_tokens, opts=opts, on_records=sink,
+                 progress=state.is_local_main_process)
+    if not single:
+        gathered = gather_object(mine)
+        if state.is_main_process:
+            report.append_predictions(pred_path, gathered)
+        state.wait_for_everyone()
 
 
 def _dataset_info(cfg: EvalConfig, fingerprints: dict[str, str]) -> dict[str, Any]:
@@ -99,15 +128,17 @@ def _dataset_info(cfg: EvalConfig, fingerprints: dict[str, str]) -> dict[str, An
 def run(cfg: EvalConfig) -> dict[str, Any] | None:
     """Run one evaluation; returns the results dict on rank 0 (``None`` on other ranks)."""
     from accelerate import PartialState
-    from accelerate.utils import gather_object
 
     from . import report
     from .modeling import is_adapter
-    from .predict import Predictor, predict_rows
+    from .predict import Predictor
     from .prompts import resolve_format
 
     validate(cfg)
-    state = PartialState()
+    import torch
+
+    # cpu=True lets accelerate see a multi-process CPU launch (torchrun/gloo) as distributed
+    state = PartialState(cpu=not torch.cuda.is_available())
     tasks = parse_task_list(cfg.tasks)
     budgets = max_new_tokens_table(cfg.max_new_tokens)
     opts = ScoringOptions(fuzzy_threshold=cfg.fuzzy_threshold, bleu_tokenize=cfg.bleu_tokenize, rouge_stemmer=cfg.rouge_stemmer)
@@ -145,28 +176,11 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
         predictor = Predictor(model, tokenizer, fmt, state.device, cfg.max_length, cfg.likelihood_norm)
         timings["predict"] = {}
         for t in tasks:
-            shard = todo[t.name][state.process_index::state.num_processes]
-            mine: list[dict[str, Any]] = []
-            single = state.num_processes == 1
-
-            def sink(records: list[dict[str, Any]]) -> None:
-                if single:
-                    report.append_predictions(pred_path, records)  # written as we go: a crash loses one batch
-                else:
-                    mine.extend(records)
-
             start = time.perf_counter()
-            predict_rows(t, shard, predictor, mode=mode_of(t), batch_size=cfg.batch_size,
-                         max_new_tokens=budgets[t.name], opts=opts, on_records=sink,
-                         progress=state.is_local_main_process)
-            if not single:
-                gathered = gather_object(mine)
-                if state.is_main_process:
-                    report.append_predictions(pred_path, gathered)
-                state.wait_for_everyone()
+            _predict_task(t, todo[t.name], predictor, cfg, opts, budgets[t.name], mode_of(t), state, pred_path)
             timings["predict"][t.name] = {"rows": len(todo[t.name]), "seconds": time.perf_counter() - start}
     else:
-        model_info = {"base_model": cfg.model, "adapter": None, "note": "all predictions reused (--resume)"}
+        model_info = {"base_model": cfg.model, "adapter": None, "note": "model not loaded: every prediction was already in predictions.jsonl"}
     if not state.is_main_process:
         return None
     return _write_results(cfg, tasks, eval_rows, fingerprints, model_info, timings, pred_path, t0)

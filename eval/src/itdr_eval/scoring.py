@@ -28,14 +28,14 @@ class ScoringOptions:
 # ----------------------------------------------------------------------------- per example
 
 
-def _fmt_rating(value: float) -> str:
+def format_rating(value: float) -> str:
     return f"{value:g}"
 
 
 def rating_options(rating_min: float, rating_max: float) -> list[float]:
     """The values of a rating scale: half steps when an end is fractional (MovieLens 0.5-5), else integers."""
     step = 0.5 if (rating_min % 1 or rating_max % 1) else 1.0
-    n = int(round((rating_max - rating_min) / step))
+    n = round((rating_max - rating_min) / step)
     return [rating_min + i * step for i in range(n + 1)]
 
 

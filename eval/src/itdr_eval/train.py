@@ -84,6 +84,8 @@ def training_arguments(cfg: EvalConfig, checkpoint_dir: str, dtype):
         remove_unused_columns=False,
         label_names=["labels"],
         ddp_find_unused_parameters=False,
+        use_cpu=not torch.cuda.is_available(),  # also makes a CPU torchrun launch count as distributed
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
 
 
@@ -104,6 +106,8 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
     examples = [tokenize_example(tokenizer, r, fmt, cfg.cutoff_len) for r in tqdm(rows, desc="tokenize train")]
     if cfg.activation_checkpointing:
         model.enable_input_require_grads()
+    use_cache = model.config.use_cache
+    model.config.use_cache = False  # no KV cache while training
     model = get_peft_model(model, lora_config(cfg))
     ckpt_dir = os.path.join(output_dir, "checkpoints")
     args = training_arguments(cfg, ckpt_dir, dtype)
@@ -128,6 +132,7 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(adapter_dir)
         write_model_card(adapter_dir, cfg, info)
+    model.config.use_cache = use_cache
     model.eval()
     return model, info
 

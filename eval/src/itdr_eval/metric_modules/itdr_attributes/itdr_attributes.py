@@ -7,7 +7,6 @@ references (max - min, at least 1).
 
 import datasets
 import evaluate
-
 from itdr_eval.parsing import parse_attributes
 from itdr_eval.scoring import _aggregate_attributes, score_attributes
 

@@ -7,7 +7,6 @@ that matched no candidate) and a repeated title all have relevance 0 and keep th
 
 import datasets
 import evaluate
-
 from itdr_eval import metrics as M
 
 _KWARGS = """

@@ -6,7 +6,6 @@ RMSE = sqrt(mean_i e_i^2), e_i = |clamp(pred_i, min, max) - ref_i|; a missing pr
 
 import datasets
 import evaluate
-
 from itdr_eval import metrics as M
 
 _KWARGS = """

@@ -4,7 +4,6 @@ fraction) and mean ROUGE-1/2/L F1 (rouge_score).
 
 import datasets
 import evaluate
-
 from itdr_eval import metrics as M
 
 _KWARGS = """

@@ -1,0 +1,324 @@
+"""Amazon Reviews 2023 (McAuley Lab): several product categories, users shared across them.
+
+Homepage: https://amazon-reviews-2023.github.io/ — 571.54M reviews in 33 categories (plus
+"Unknown"), May 1996 to Sep 2023. Per category two JSON-lines files, gzipped:
+
+- ``{Cat}.jsonl.gz`` reviews: ``rating`` (1.0–5.0), ``title``, ``text``, ``images``, ``asin``,
+  ``parent_asin``, ``user_id``, ``timestamp`` (Unix **milliseconds**), ``helpful_vote``,
+  ``verified_purchase``;
+- ``meta_{Cat}.jsonl.gz`` items: ``main_category``, ``title``, ``average_rating``,
+  ``rating_number``, ``features``, ``description``, ``price`` (number, string or null),
+  ``images``, ``videos``, ``store``, ``categories``, ``details`` (a dict of free-form keys, some
+  nested), ``parent_asin``, ``bought_together``. Any of them may be null.
+
+Raw: ``https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_2023/raw/review_categories/{Cat}.jsonl.gz``
+and ``.../raw/meta_categories/meta_{Cat}.jsonl.gz``. McAuley Lab publishes no checksums for
+them, so the download is not verified (none is recorded); ``--data-dir`` may point at a folder
+holding the files, gzipped or not (``{Cat}.jsonl``). Only the categories in
+``amazon_categories`` are read; the download fetches the paper's 12.
+
+How the tables are made: items are keyed by ``parent_asin`` (reviews of colour/size variants
+share it), users by ``user_id``, which is the same person in every category: that is what
+cross-domain recommendation needs. Every interaction and item carries its ``domain`` (the
+category's file stem). Timestamps become seconds. An item's ``categories`` are the meta
+``categories`` (``main_category`` when that list is empty); ``details`` keeps ``Brand`` (else
+the ``store``) and ``Manufacturer``, the attributes a shopper would name.
+
+Why it reads the way it does: a category is up to tens of GB, so review texts are never held.
+One streaming pass (:mod:`.jsonl_fast`: zlib in a thread, pyarrow's JSON parser) keeps per
+review only its ids (pandas categoricals: int32 codes + one copy of each id string), rating,
+time and line number; :class:`ReviewTexts` reads the few reviews a subtask shows in a second
+pass. Bad lines are skipped and counted (``max_bad_line_fraction``).
+
+Terms: no license is stated (the Hub card has none); treat as research-only, do not
+redistribute. Cite Hou et al. (2024).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..config import BuildConfig
+from ..errors import ConfigError, DataError
+from ..tables import SourceTables, TextStore
+from .base import RemoteFile, Source, register_source
+from .jsonl_fast import iter_lines_at, read_jsonl
+from .lines import BadLines
+
+HOU_2024 = """@article{hou2024bridging,
+  title={Bridging Language and Items for Retrieval and Recommendation},
+  author={Hou, Yupeng and Li, Jiacheng and He, Zhankui and Yan, An and Chen, Xiusi and McAuley, Julian},
+  journal={arXiv preprint arXiv:2403.03952},
+  year={2024}
+}"""
+
+RAW = "https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_2023/raw"
+PAPER_CATEGORIES = (
+    "Appliances", "Arts_Crafts_and_Sewing", "Baby_Products", "All_Beauty", "CDs_and_Vinyl", "Amazon_Fashion",
+    "Grocery_and_Gourmet_Food", "Home_and_Kitchen", "Industrial_and_Scientific", "Musical_Instruments",
+    "Software", "Video_Games",
+)
+REVIEW_SCHEMA = pa.schema(
+    [("user_id", pa.string()), ("parent_asin", pa.string()), ("rating", pa.float32()), ("timestamp", pa.int64())]
+)
+META_SCHEMA = pa.schema(
+    [
+        ("parent_asin", pa.string()),
+        ("title", pa.string()),
+        ("main_category", pa.string()),
+        ("categories", pa.list_(pa.string())),
+        ("store", pa.string()),
+        ("details", pa.struct([("Brand", pa.string()), ("Manufacturer", pa.string())])),
+    ]
+)
+FIX = "download the category's files from https://amazon-reviews-2023.github.io/ (raw review and meta files)"
+_CATEGORY = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def parse_categories(value: str) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    wrong = [n for n in names if not _CATEGORY.match(n)]
+    if not names or wrong:
+        raise ConfigError(
+            f"amazon_categories must be comma-separated file stems such as Video_Games, got {value!r}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def category_file(root: Path, stem: str) -> Path | None:
+    """``{stem}.jsonl.gz`` or ``{stem}.jsonl``, whichever is there (gzip is recognised by content)."""
+    for name in (f"{stem}.jsonl.gz", f"{stem}.jsonl"):
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+@register_source("amazon_2023")
+class Amazon2023(Source):
+    name = "amazon_2023"
+    title = "Amazon Reviews 2023"
+    homepage = "https://amazon-reviews-2023.github.io/"
+    license = "No license stated by McAuley Lab; research use, no redistribution"
+    citation = HOU_2024
+    required_files = tuple(f for c in PAPER_CATEGORIES for f in (f"{c}.jsonl.gz", f"meta_{c}.jsonl.gz"))
+    folder_names = ("amazon_2023", "amazon-reviews-2023", "raw")
+    remote = tuple(
+        file
+        for c in PAPER_CATEGORIES
+        for file in (
+            RemoteFile(f"{c}.jsonl.gz", f"{RAW}/review_categories/{c}.jsonl.gz"),
+            RemoteFile(f"meta_{c}.jsonl.gz", f"{RAW}/meta_categories/meta_{c}.jsonl.gz"),
+        )
+    )
+    demo_folder = "amazon_2023"
+
+    def find_in(self, data_dir: Path) -> Path | None:
+        """A folder with at least one category's review and meta file; ``read`` checks the rest."""
+        for candidate in [data_dir, *(data_dir / name for name in self.folder_names)]:
+            if candidate.is_dir() and any(
+                category_file(candidate, p.name.split(".")[0][len("meta_"):]) is not None
+                for p in candidate.glob("meta_*.jsonl*")
+            ):
+                return candidate
+        return None
+
+    def read(self, root: Path, config: BuildConfig) -> SourceTables:
+        categories = parse_categories(config.amazon_categories)
+        files = {c: self._files(root, c) for c in categories}
+        reviews = [_read_reviews(files[c][0], config) for c in categories]
+        users, user_codes = _unify([r.users for r in reviews])
+        items, item_codes = _unify([r.items for r in reviews])
+        domain = np.concatenate([np.full(len(r.lines), k, dtype=np.int8) for k, r in enumerate(reviews)])
+        interactions = pd.DataFrame(
+            {
+                "user": pd.Categorical.from_codes(np.concatenate(user_codes), categories=users),
+                "item": pd.Categorical.from_codes(np.concatenate(item_codes), categories=items),
+                "rating": np.concatenate([r.rating for r in reviews]),
+                "timestamp": np.concatenate([r.timestamp for r in reviews]),
+                "domain": pd.Categorical.from_codes(domain, categories=categories),
+            },
+            copy=False,
+        )
+        lines = np.concatenate([r.lines for r in reviews])
+        metas = [_read_meta(files[c][1], config) for c in categories]
+        item_table = _items(items, np.concatenate(item_codes), domain, categories, metas)
+        return SourceTables(
+            name=self.name,
+            interactions=interactions,
+            items=item_table,
+            texts=ReviewTexts({c: files[c][0] for c in categories}, interactions, lines),
+            rating_scale=(1.0, 5.0),
+            rating_decimals=0,
+            item_noun="product",
+            skipped_lines=tuple(s for r in [*reviews, *metas] for s in [r.skipped]),
+        )
+
+    def _files(self, root: Path, category: str) -> tuple[Path, Path]:
+        found = category_file(root, category), category_file(root, f"meta_{category}")
+        for path, stem in zip(found, (category, f"meta_{category}")):
+            if path is None:
+                raise DataError(
+                    root / f"{stem}.jsonl.gz",
+                    f"file not found (category {category!r} is in amazon_categories)",
+                    fix=f"{FIX}, or drop {category} from --amazon-categories",
+                )
+        return found  # type: ignore[return-value]
+
+
+class _Reviews:
+    """One category's reviews: per-row codes into its own id lists, and what else the tables keep."""
+
+    def __init__(self, path: Path, config: BuildConfig) -> None:
+        bad = BadLines(path, config.max_bad_line_fraction, fix=FIX)
+        users, items, rating, timestamp, lines = [], [], [], [], []
+        for parsed in read_jsonl(path, REVIEW_SCHEMA, bad, required=REVIEW_SCHEMA.names):
+            table = parsed.table
+            users.append(table.column("user_id"))
+            items.append(table.column("parent_asin"))
+            rating.append(table.column("rating").to_numpy())
+            timestamp.append(table.column("timestamp").to_numpy() // 1000)  # ms → s
+            lines.append(parsed.lines)
+        self.users = _codes(users)
+        self.items = _codes(items)
+        self.rating = np.concatenate(rating).astype(np.float32) if rating else np.zeros(0, np.float32)
+        self.timestamp = np.concatenate(timestamp).astype(np.int64) if timestamp else np.zeros(0, np.int64)
+        self.lines = np.concatenate(lines) if lines else np.zeros(0, np.int64)
+        self.skipped = bad.summary()
+
+
+def _read_reviews(path: Path, config: BuildConfig) -> _Reviews:
+    return _Reviews(path, config)
+
+
+def _codes(chunks: list) -> tuple[pa.Array, np.ndarray]:
+    """Distinct ids (sorted) and each row's int32 code into them; the row strings are dropped."""
+    column = pa.chunked_array(chunks, type=pa.string())
+    distinct = pc.unique(column)
+    distinct = distinct.take(pc.sort_indices(distinct))
+    codes = pc.index_in(column, value_set=distinct).to_numpy(zero_copy_only=False).astype(np.int32)
+    return distinct, codes
+
+
+def _unify(per_category: list[tuple[pa.Array, np.ndarray]]) -> tuple[pd.Index, list[np.ndarray]]:
+    """One sorted id list for all categories, and each category's codes mapped into it."""
+    merged = pc.unique(pa.chunked_array([d for d, _ in per_category], type=pa.string()))
+    merged = merged.take(pc.sort_indices(merged))
+    codes = []
+    for distinct, local in per_category:
+        mapping = pc.index_in(distinct, value_set=merged).to_numpy(zero_copy_only=False).astype(np.int32)
+        codes.append(mapping[local])
+    return pd.Index(merged.to_pandas(), dtype="str"), codes
+
+
+class _Meta:
+    def __init__(self, path: Path, config: BuildConfig) -> None:
+        bad = BadLines(path, config.max_bad_line_fraction, fix=FIX)
+        tables = [p.table for p in read_jsonl(path, META_SCHEMA, bad, required=("parent_asin",))]
+        self.table = pa.concat_tables(tables) if tables else META_SCHEMA.empty_table()
+        self.skipped = bad.summary()
+
+
+def _read_meta(path: Path, config: BuildConfig) -> _Meta:
+    return _Meta(path, config)
+
+
+def _items(
+    items: pd.Index, item_codes: np.ndarray, domain: np.ndarray, categories: list[str], metas: list[_Meta]
+) -> pd.DataFrame:
+    """One row per reviewed item; its domain is the first category (in config order) it was reviewed in."""
+    first_domain = np.full(len(items), len(categories), dtype=np.int16)
+    np.minimum.at(first_domain, item_codes, domain.astype(np.int16))
+    meta = pa.concat_tables([m.table for m in metas]) if metas else META_SCHEMA.empty_table()
+    keys = pa.array(items.to_numpy(dtype=object), type=pa.string())
+    # the first meta row of an item wins (an item listed in two categories' meta files)
+    position = pc.fill_null(pc.index_in(keys, value_set=meta.column("parent_asin")), -1).to_numpy()
+    has_meta = position >= 0
+    rows = meta.take(pa.array(np.where(has_meta, position, 0).astype(np.int64))) if len(meta) else None
+    title = np.array([""] * len(items), dtype=object)
+    cats: list = [[] for _ in range(len(items))]
+    details: list = [{} for _ in range(len(items))]
+    if rows is not None:
+        titles = rows.column("title").to_pylist()
+        main = rows.column("main_category").to_pylist()
+        lists = rows.column("categories").to_pylist()
+        stores = rows.column("store").to_pylist()
+        extra = rows.column("details").to_pylist()
+        for i in np.flatnonzero(has_meta):
+            title[i] = " ".join((titles[i] or "").split())
+            cats[i] = [c for c in (lists[i] or []) if c] or ([main[i]] if main[i] else [])
+            details[i] = _details(extra[i] or {}, stores[i])
+    return pd.DataFrame(
+        {
+            "title": pd.array(title, dtype="str"),
+            "categories": cats,
+            "details": details,
+            "domain": pd.Categorical.from_codes(
+                np.where(first_domain < len(categories), first_domain, -1), categories=categories
+            ),
+        },
+        index=pd.Index(items, name="item"),
+    )
+
+
+def _details(details: dict, store: str | None) -> dict:
+    out = {}
+    brand = details.get("Brand") or store
+    if brand:
+        out["Brand"] = " ".join(brand.split())
+    maker = details.get("Manufacturer")
+    if maker and maker != brand:
+        out["Manufacturer"] = " ".join(maker.split())
+    return out
+
+
+class ReviewTexts(TextStore):
+    """Review texts left in the category files; :meth:`fetch` reads back only the lines asked for."""
+
+    _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+    def __init__(self, files: dict[str, Path], interactions: pd.DataFrame, lines: np.ndarray) -> None:
+        self.files = files
+        self.interactions = interactions
+        self.lines = lines
+
+    def authors(self) -> pd.DataFrame:
+        return self.interactions[["user", "item", "rating", "timestamp"]]
+
+    def fetch(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        inter = self.interactions
+        users, items = inter["user"].cat, inter["item"].cat
+        n_items = len(items.categories)
+        want_user = pd.Categorical(pairs["user"], categories=users.categories).codes.astype(np.int64)
+        want_item = pd.Categorical(pairs["item"], categories=items.categories).codes.astype(np.int64)
+        wanted = np.unique((want_user * n_items + want_item)[(want_user >= 0) & (want_item >= 0)])
+        keys = users.codes.to_numpy().astype(np.int64) * n_items + items.codes.to_numpy()
+        rows = np.flatnonzero(np.isin(keys, wanted))
+        domains = inter["domain"].cat.codes.to_numpy()[rows]
+        out = []
+        for code, (domain, path) in enumerate(self.files.items()):
+            mine = rows[domains == code]
+            if not len(mine):
+                continue
+            by_line = dict(zip(self.lines[mine].tolist(), mine.tolist()))
+            for number, raw in iter_lines_at(path, np.fromiter(by_line, dtype=np.int64)):
+                row = by_line[number]
+                out.append((inter["user"].iat[row], inter["item"].iat[row], self._text(path, number, raw)))
+        return pd.DataFrame(out, columns=["user", "item", "text"])
+
+    def _text(self, path: Path, number: int, raw: bytes) -> str:
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            raise DataError(
+                path, "line no longer parses: the file changed while the build read it", line=number,
+                fix="build again from an unchanged copy",
+            ) from None
+        text = record.get("text") or record.get("title") or ""
+        return " ".join(self._BREAK.sub(" ", str(text)).split())

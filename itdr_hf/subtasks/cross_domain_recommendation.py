@@ -1,0 +1,155 @@
+"""Cross-domain recommendation (CDR, UII): rank target-domain candidates from two domains' history.
+
+For each directed domain pair S → T of ``cdr_pairs`` (paper: four Amazon 2023 pairs; *inferred*
+both ways, since its 4,118 examples sit just under 8 directed pairs × 525), users with history
+in both domains get one example: their ``cdr_history`` most recent S items and ``cdr_history``
+T items before the prediction point, and 10 T candidates — their next ``tkr_positives`` real T
+interactions plus ``tkr_negatives`` items sampled from T alone (the output format, gold order
+and ground-truth columns are top-K recommendation's). The S history is cut at the time of the
+first positive, so nothing shown happened after what is predicted.
+
+Users are split by the same hash as in every other cell (leakage-free across pairs and
+subtasks). Each pair draws at most ``cap_per_domain`` users (0: ``cap_per_cell`` shared
+evenly by the pairs present). Pairs whose domains the source lacks are skipped; a source
+with none of them is a configuration error naming the domains it has.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..config import BuildConfig
+from ..errors import ConfigError
+from ..index import Histories, SourceIndex
+from ..splits import choose_units
+from .base import UII, Example, Subtask, register_subtask
+from .common import candidates_with_negatives, distinct_titles
+from .top_k_recommendation import RANKING_FEATURES, ranking_truth
+
+
+def parse_pairs(value: str) -> list[tuple[str, str]]:
+    """``"A<->B,C->D"`` → ``[(A, B), (B, A), (C, D)]`` (source, target), in the order written."""
+    pairs: list[tuple[str, str]] = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        both = "<->" in part
+        left, sep, right = part.partition("<->" if both else "->")
+        left, right = left.strip(), right.strip()
+        if not sep or not left or not right or left == right or "<" in left + right or ">" in left + right:
+            raise ConfigError(f"cdr_pairs: {part!r} is not 'Source->Target' or 'A<->B' (in {value!r})")
+        pairs.append((left, right))
+        if both:
+            pairs.append((right, left))
+    if not pairs:
+        raise ConfigError("cdr_pairs lists no domain pair")
+    return list(dict.fromkeys(pairs))
+
+
+def domain_label(domain: str) -> str:
+    return domain.replace("_", " ")
+
+
+@register_subtask("cross_domain_recommendation")
+class CrossDomainRecommendation(Subtask):
+    name = "cross_domain_recommendation"
+    abbr = "CDR"
+    root = UII
+    title = "Cross-domain recommendation"
+    features = RANKING_FEATURES
+
+    def unsupported(self, index: SourceIndex) -> str | None:
+        if len(index.domains) < 2:
+            return "the source is not made of several domains (no 'domain' column with two or more values)"
+        inter = index.titled_interactions
+        per_user = inter[["user", "domain"]].drop_duplicates().groupby("user", observed=True).size()
+        if not bool((per_user.to_numpy() > 1).any()):
+            return "no user has interactions in two domains"
+        return None
+
+    def generate(self, index: SourceIndex, config: BuildConfig, rng: np.random.Generator) -> list[Example]:
+        tables = index.tables
+        present = set(index.domains)
+        pairs = [(s, t) for s, t in parse_pairs(config.cdr_pairs) if s in present and t in present]
+        if not pairs:
+            raise ConfigError(
+                f"none of the cdr_pairs ({config.cdr_pairs}) has both domains in {tables.name}; "
+                f"its domains: {', '.join(sorted(present))}"
+            )
+        cap = config.cap_per_domain or math.ceil(config.cap_per_cell / len(pairs))
+        examples: list[Example] = []
+        seen: set = set()
+        for source_domain, target_domain in pairs:
+            eligible = self._eligible(index, source_domain, target_domain, config)
+            users, splits = choose_units(eligible, config, tables.name, "user", rng, cap=cap)
+            for example in self._pair(index, config, rng, source_domain, target_domain, users, splits):
+                key = (example.user_id, example.item_id)
+                if key not in seen:  # overlapping pairs could repeat a (user, target) example
+                    seen.add(key)
+                    examples.append(example)
+        return examples
+
+    @staticmethod
+    def _eligible(index: SourceIndex, source_domain: str, target_domain: str, config: BuildConfig) -> np.ndarray:
+        """Users with h + p target items and h source items before their first positive."""
+        h, p = config.cdr_history, config.tkr_positives
+        inter = index.titled_interactions
+        target = inter.loc[inter["domain"] == target_domain, ["user", "timestamp"]]
+        source = inter.loc[inter["domain"] == source_domain, ["user", "timestamp"]]
+        t_counts = target["user"].value_counts(sort=False)
+        s_counts = source["user"].value_counts(sort=False)
+        both = np.intersect1d(
+            t_counts.index[t_counts.to_numpy() >= h + p].to_numpy(), s_counts.index[s_counts.to_numpy() >= h].to_numpy()
+        )
+        if not len(both):
+            return both
+        target = target[target["user"].isin(both)]
+        # the first positive: the p-th last target interaction in (time, file) order, as Histories sorts
+        target = target.assign(_pos=np.arange(len(target))).sort_values(["user", "timestamp", "_pos"], kind="stable")
+        rank_from_end = target.groupby("user", observed=True).cumcount(ascending=False)
+        cut = target.loc[rank_from_end.to_numpy() == p - 1].set_index("user")["timestamp"]
+        source = source[source["user"].isin(both)]
+        before = source["timestamp"].to_numpy() < cut.reindex(source["user"].to_numpy()).to_numpy()
+        n_before = pd.Series(before).groupby(source["user"].to_numpy()).sum()
+        return n_before.index[n_before.to_numpy() >= h].to_numpy()
+
+    @staticmethod
+    def _pair(index, config, rng, source_domain, target_domain, users, splits):
+        h, p = config.cdr_history, config.tkr_positives
+        inter = index.titled_interactions
+        target_h = Histories(inter[inter["domain"] == target_domain], users)
+        source_h = Histories(inter[inter["domain"] == source_domain], users)
+        noun = index.tables.item_noun
+        pool = set(index.domain_items(target_domain).tolist())
+        for user, split in zip(users, splits):
+            rows = target_h.arrays(user)
+            window = rows[len(rows) - (h + p):]
+            positives = window.item[h:].tolist()
+            if not distinct_titles(index, positives):
+                continue
+            unseen = len(pool) - sum(1 for item in set(rows.item.tolist()) if item in pool)
+            if unseen < config.tkr_negatives:  # the user has bought nearly all of a small domain
+                continue
+            source_rows = source_h.arrays(user)
+            source_items = source_rows.item[source_rows.timestamp < window.timestamp[h]][-h:]
+            candidates, negatives = candidates_with_negatives(
+                index, rng, positives, rows, config.tkr_negatives, config.negative_sampling, domain=target_domain
+            )
+            yield Example(
+                user_id=user,
+                item_id=positives[0],
+                split=int(split),
+                context={
+                    "source_domain": domain_label(source_domain),
+                    "target_domain": domain_label(target_domain),
+                    "source_history": [index.item_view(i) for i in source_items],
+                    "target_history": [index.item_view(i) for i in window.item[:h]],
+                    "candidates": [index.item_view(c) for c in candidates],
+                    "ranking": [index.item_view(i) for i in positives + negatives],
+                    "noun": noun,
+                },
+                truth=ranking_truth(index, candidates, positives),
+            )

@@ -1,0 +1,194 @@
+"""Layer 3: end to end against a Hub-compatible server on 127.0.0.1 (no network).
+
+``itdr-publish`` writes through huggingface_hub's real client; ``load_dataset`` reads the
+release back by its tag in a fresh process pointed at the server with ``HF_ENDPOINT``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from huggingface_hub import HfApi
+
+from itdr_hf.build import build_dataset
+from itdr_hf.config import BuildConfig
+from itdr_hf.pipeline import Selection
+from itdr_hf.publish import PublishError, PublishOptions, TagFailed, publish
+
+from .conftest import TOKEN
+
+REPO = "org/itdr"
+
+
+def _skip_validation(folder: Path) -> None:
+    """The CLI test validates for real; the others publish the already-validated demo build faster."""
+
+
+def _publish(folder: Path, hub, version: str, **kwargs):
+    options = PublishOptions(repo_id=REPO, version=version, endpoint=hub.url, **kwargs)
+    return publish(folder, options, token=TOKEN, echo=lambda s: None, validate=_skip_validation)
+
+
+def _client_env(hub, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    env.update(HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf_home"), HF_HUB_DISABLE_XET="1", HF_TOKEN=TOKEN)
+    env.pop("HF_DATASETS_CACHE", None)
+    return env
+
+
+def _read_back(hub, tmp_path: Path, configs: list[str], revision: str) -> dict:
+    code = (
+        "import json, sys\n"
+        "from datasets import load_dataset\n"
+        "out = {}\n"
+        f"for cfg in {configs!r}:\n"
+        f"    ds = load_dataset({REPO!r}, cfg, revision={revision!r})\n"
+        "    out[cfg] = {split: ds[split].num_rows for split in ds}\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], env=_client_env(hub, tmp_path), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _expected_rows(folder: Path, config: str) -> dict[str, int]:
+    info = next(i for i in json.loads(json.dumps(_card_infos(folder))) if i["config_name"] == config)
+    return {s["name"]: s["num_examples"] for s in info["splits"]}
+
+
+def _card_infos(folder: Path) -> list[dict]:
+    from huggingface_hub import DatasetCard
+
+    return DatasetCard.load(folder / "README.md").data.to_dict()["dataset_info"]
+
+
+def test_cli_release_reads_back_by_tag_with_load_dataset(demo_build: Path, hub, tmp_path: Path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "itdr_hf.publish_cli", str(demo_build), "--repo", REPO, "--version", "1.0.0"],
+        env=_client_env(hub, tmp_path), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert TOKEN not in proc.stdout + proc.stderr
+    assert 'revision="v1.0.0"' in proc.stdout
+
+    repo = hub.hub.repos[REPO]
+    assert len(repo.commits) == 2  # the repo's initial commit + exactly one release commit
+    assert repo.tags == {"v1.0.0": repo.branches["main"]}
+    local = {"README.md"} | {str(p.relative_to(demo_build)) for p in demo_build.glob("*/*.parquet")}
+    assert set(hub.hub.head_files(REPO)) == local | {".gitattributes"}
+    assert hub.hub.head_files(REPO)["README.md"] == (demo_build / "README.md").read_bytes()
+
+    configs = ["rating_prediction", "all"]
+    assert _read_back(hub, tmp_path, configs, "v1.0.0") == {c: _expected_rows(demo_build, c) for c in configs}
+
+
+def test_new_release_removes_vanished_configs_and_old_tag_still_serves_them(demo_build: Path, hub, tmp_path: Path):
+    _publish(demo_build, hub, "1.0.0")
+    smaller = tmp_path / "smaller" / "itdr"
+    selection = Selection(subtasks=("rating_prediction",), sources=("movielens_32m",), demo=True, strict=True)
+    build_dataset(smaller, selection, BuildConfig(), repo_id=REPO)
+    _publish(smaller, hub, "1.1.0")
+
+    repo = hub.hub.repos[REPO]
+    head = set(hub.hub.head_files(REPO))
+    assert not any(p.startswith("top_k_recommendation/") for p in head)
+    assert set(repo.commits[repo.tags["v1.0.0"]].files) >= {"top_k_recommendation/train-00000-of-00001.parquet"}
+    assert repo.tags["v1.1.0"] == repo.branches["main"]
+    assert _read_back(hub, tmp_path, ["rating_prediction"], "v1.1.0") == {
+        "rating_prediction": _expected_rows(smaller, "rating_prediction")
+    }
+
+
+def _changed_build(folder: Path) -> Path:
+    """The same build with one shard rewritten (same rows, different bytes), so a release has a change."""
+    import pyarrow.parquet as pq
+
+    shard = folder / "rating_prediction" / "train-00000-of-00001.parquet"
+    pq.write_table(pq.read_table(shard), shard, compression="gzip")
+    return folder
+
+
+def test_failed_commit_changes_nothing(demo_build: Path, release_folder: Path, hub):
+    _publish(demo_build, hub, "1.0.0")
+    _changed_build(release_folder)
+    repo = hub.hub.repos[REPO]
+    before = (dict(repo.branches), dict(repo.tags), len(repo.commits))
+    hub.hub.fail_commit = True
+    with pytest.raises(PublishError, match="nothing was released"):
+        _publish(release_folder, hub, "1.1.0")
+    assert (dict(repo.branches), dict(repo.tags), len(repo.commits)) == before
+
+
+def test_failed_first_commit_leaves_no_repository(demo_build: Path, hub):
+    hub.hub.fail_commit = True
+    with pytest.raises(PublishError, match="the repository this run created was deleted"):
+        _publish(demo_build, hub, "1.0.0")
+    assert REPO not in hub.hub.repos
+
+
+def test_failed_tag_keeps_the_complete_commit_and_a_rerun_only_tags_it(demo_build: Path, hub):
+    hub.hub.fail_tag = True
+    with pytest.raises(TagFailed) as info:
+        _publish(demo_build, hub, "1.0.0")
+    repo = hub.hub.repos[REPO]
+    assert info.value.commit_oid == repo.branches["main"] and repo.tags == {}
+    commits = len(repo.commits)
+
+    hub.hub.fail_tag = False
+    result = _publish(demo_build, hub, "1.0.0")  # the documented retry: main holds this build, so no new commit
+    assert len(repo.commits) == commits
+    assert repo.tags == {"v1.0.0": info.value.commit_oid} and result.commit_oid == info.value.commit_oid
+
+
+def test_same_build_under_a_new_version_only_tags_the_commit_that_holds_it(demo_build: Path, hub):
+    first = _publish(demo_build, hub, "1.0.0")
+    second = _publish(demo_build, hub, "1.0.1")
+    repo = hub.hub.repos[REPO]
+    assert second.commit_oid == first.commit_oid == repo.branches["main"]
+    assert repo.tags == {"v1.0.0": first.commit_oid, "v1.0.1": first.commit_oid}
+
+
+def test_existing_tag_is_refused_and_nothing_changes(demo_build: Path, hub):
+    _publish(demo_build, hub, "1.0.0")
+    repo = hub.hub.repos[REPO]
+    commits = len(repo.commits)
+    with pytest.raises(PublishError, match="tag v1.0.0 already exists"):
+        _publish(demo_build, hub, "1.0.0")
+    assert len(repo.commits) == commits
+
+
+def test_concurrent_push_makes_the_release_fail_instead_of_merging(demo_build: Path, release_folder: Path, hub):
+    _publish(demo_build, hub, "1.0.0")
+    _changed_build(release_folder)
+    repo = hub.hub.repos[REPO]
+
+    class RacingApi(HfApi):
+        def create_commit(self, *args, **kwargs):
+            hub.hub.new_commit(repo, repo.branches["main"], "someone else", {**hub.hub.head_files(REPO), "NOTES.md": b"x"})
+            return super().create_commit(*args, **kwargs)
+
+    options = PublishOptions(repo_id=REPO, version="1.1.0", endpoint=hub.url)
+    with pytest.raises(PublishError, match="the commit to org/itdr failed"):
+        publish(
+            release_folder, options, api=RacingApi(endpoint=hub.url, token=TOKEN), token=TOKEN, echo=lambda s: None,
+            validate=_skip_validation,
+        )
+    assert set(repo.tags) == {"v1.0.0"}
+    assert set(hub.hub.head_files(REPO)) == set(repo.commits[repo.tags["v1.0.0"]].files) | {"NOTES.md"}
+
+
+def test_bad_token_is_a_clear_401_without_the_token(demo_build: Path, hub):
+    bad = "hf_WrongTokenWrongToken0123456789"
+    options = PublishOptions(repo_id=REPO, version="1.0.0", endpoint=hub.url)
+    hub.hub.create(REPO)
+    with pytest.raises(PublishError) as info:
+        publish(demo_build, options, token=bad, echo=lambda s: None, validate=_skip_validation)
+    message = str(info.value)
+    assert "the Hub refused the token (401)" in message and "nothing was released" in message
+    assert bad not in message
+    assert hub.hub.repos[REPO].tags == {}

@@ -1,0 +1,289 @@
+"""Amazon Reviews 2023: the reader on synthetic raw files, every kind of bad input, texts, the demo build."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from itdr_hf.config import BuildConfig
+from itdr_hf.errors import ConfigError, DataError
+from itdr_hf.index import SourceIndex
+from itdr_hf.sources.amazon_2023 import Amazon2023
+from itdr_hf.sources.jsonl_fast import iter_blocks, iter_lines_at, read_jsonl
+from itdr_hf.sources.lines import BadLines
+from itdr_hf.synthetic.amazon import write_amazon_2023
+
+CATEGORIES = ("CDs_and_Vinyl", "Video_Games", "All_Beauty")
+CONFIG = BuildConfig(amazon_categories=",".join(CATEGORIES), cdr_pairs="CDs_and_Vinyl<->Video_Games")
+
+
+def make(folder: Path, compress: bool = True, n_reviews: int = 120) -> Path:
+    return write_amazon_2023(folder, categories=CATEGORIES, n_users=30, n_items=20, n_reviews=n_reviews, seed=1,
+                             compress=compress)
+
+
+@pytest.fixture
+def raw(tmp_path) -> Path:
+    return make(tmp_path / "amazon")
+
+
+def lines_of(path: Path) -> list[bytes]:
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return data.splitlines()
+
+
+def rewrite(path: Path, lines: list[bytes]) -> None:
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n", mtime=0))
+
+
+def read(root: Path, config: BuildConfig = CONFIG):
+    return Amazon2023().read(root, config)
+
+
+def skipped(tables, name: str) -> dict:
+    return next(s for s in tables.skipped_lines if s["file"].endswith(name))
+
+
+def test_reviews_become_interactions_with_seconds_domains_and_raw_ids(raw):
+    tables = read(raw)
+    inter = tables.interactions
+    records = [json.loads(line) for c in CATEGORIES for line in lines_of(raw / f"{c}.jsonl.gz")]
+    assert len(inter) == len(records) == 3 * 120
+    first = records[0]
+    assert inter["user"].iat[0] == first["user_id"]
+    assert inter["item"].iat[0] == first["parent_asin"]  # items are keyed by parent_asin, not asin
+    assert inter["timestamp"].iat[0] == first["timestamp"] // 1000
+    assert inter["rating"].iat[0] == pytest.approx(first["rating"])
+    assert inter["rating"].dtype == np.float32 and inter["timestamp"].dtype == np.int64
+    assert list(inter["domain"].cat.categories) == list(CATEGORIES)
+    assert (inter["domain"].astype(str).to_numpy()[:120] == "CDs_and_Vinyl").all()
+    assert inter["user"].dtype == "category"  # codes + one copy of each id string
+
+
+def test_items_carry_meta_title_categories_details_and_domain(raw):
+    tables = read(raw)
+    meta = {r["parent_asin"]: r for r in map(json.loads, lines_of(raw / "meta_Video_Games.jsonl.gz"))}
+    items = tables.items
+    asin = next(a for a in meta if a in items.index and meta[a]["categories"])
+    row = items.loc[asin]
+    assert row["title"] == meta[asin]["title"]
+    assert row["categories"] == meta[asin]["categories"]
+    assert row["details"] == {"Brand": meta[asin]["details"]["Brand"], "Manufacturer": meta[asin]["details"]["Manufacturer"]}
+    assert row["domain"] == "Video_Games"
+    empty = next(a for a in meta if a in items.index and not meta[a]["categories"])
+    assert items.loc[empty, "categories"] == [meta[empty]["main_category"]]  # main_category stands in
+    assert set(items.index) == set(tables.interactions["item"].astype(str))
+
+
+def test_users_are_shared_across_categories(raw):
+    inter = read(raw).interactions
+    domains_per_user = inter.groupby("user", observed=True)["domain"].nunique()
+    assert (domains_per_user >= 2).sum() >= 5
+    user = domains_per_user.index[domains_per_user.to_numpy() >= 2][0]
+    # one id, one user: the rows of every category point at the same category code
+    rows = inter[inter["user"] == user]
+    assert rows["user"].cat.codes.nunique() == 1 and rows["domain"].nunique() >= 2
+
+
+def test_uncompressed_jsonl_reads_the_same(tmp_path):
+    plain = read(make(tmp_path / "plain", compress=False))
+    gz = read(make(tmp_path / "gz"))
+    assert plain.interactions.equals(gz.interactions)
+    assert plain.items.equals(gz.items)
+
+
+def test_only_the_configured_categories_are_read(raw):
+    tables = read(raw, BuildConfig(amazon_categories="Video_Games"))
+    assert set(tables.interactions["domain"].astype(str)) == {"Video_Games"}
+
+
+def test_a_missing_category_file_names_it_and_the_fix(raw):
+    (raw / "meta_All_Beauty.jsonl.gz").unlink()
+    with pytest.raises(DataError, match=r"meta_All_Beauty\.jsonl\.gz.*not found(.|\n)*amazon-categories"):
+        read(raw)
+
+
+def test_a_bad_category_name_is_a_config_error(raw):
+    with pytest.raises(ConfigError, match="amazon_categories"):
+        read(raw, BuildConfig(amazon_categories="Video Games;CDs"))
+
+
+@pytest.fixture(params=["isal", "zlib"])
+def inflater(request, monkeypatch):
+    """Run with ISA-L (when installed) and with the plain zlib fallback."""
+    import zlib
+
+    from itdr_hf.sources import jsonl_fast
+
+    if request.param == "zlib":
+        monkeypatch.setattr(jsonl_fast, "_inflate_module", zlib)
+        monkeypatch.setattr(jsonl_fast, "_INFLATE_ERRORS", (zlib.error,))
+    elif jsonl_fast._inflate_module is zlib:
+        pytest.skip("isal is not installed")
+    return request.param
+
+
+def test_truncated_gzip_names_the_file_and_the_last_good_line(raw, inflater):
+    path = raw / "Video_Games.jsonl.gz"
+    data = gzip.decompress(path.read_bytes())
+    cut = gzip.compress(data, mtime=0)
+    path.write_bytes(cut[: len(cut) * 2 // 3])
+    with pytest.raises(DataError, match=r"Video_Games\.jsonl\.gz, line (\d+): gzip stream is truncated.*after line (\d+)") as err:
+        read(raw)
+    last_good = int(re.search(r"after line (\d+)", str(err.value)).group(1))
+    assert 0 < last_good < 120 and err.value.line == last_good + 1
+    with gzip.open(path, "rb") as fh:  # the lines before that really are complete
+        complete = fh.read(len(b"\n".join(data.split(b"\n")[:last_good])))
+    assert complete.count(b"\n") == last_good - 1
+
+
+def test_corrupt_gzip_data_is_an_error_too(raw, inflater):
+    path = raw / "Video_Games.jsonl.gz"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"Video_Games\.jsonl\.gz(.|\n)*download it again"):
+        read(raw)
+
+
+def test_a_line_that_is_not_json_is_skipped_and_counted(raw):
+    path = raw / "Video_Games.jsonl.gz"
+    lines = lines_of(path)
+    lines[6] = lines[6][:40]  # cut mid-record
+    rewrite(path, lines)
+    tables = read(raw)
+    info = skipped(tables, "Video_Games.jsonl.gz")
+    assert info["skipped"] == 1 and info["read"] == 120
+    assert info["examples"][0].startswith("line 7: does not parse as JSON")
+    assert (tables.interactions["domain"] == "Video_Games").sum() == 119
+
+
+def test_a_missing_required_field_is_named(raw):
+    path = raw / "CDs_and_Vinyl.jsonl.gz"
+    lines = lines_of(path)
+    record = json.loads(lines[2])
+    del record["user_id"]
+    lines[2] = json.dumps(record).encode()
+    record = json.loads(lines[4])
+    record["parent_asin"] = ""
+    lines[4] = json.dumps(record).encode()
+    rewrite(path, lines)
+    info = skipped(read(raw), "CDs_and_Vinyl.jsonl.gz")
+    assert info["skipped"] == 2
+    assert info["examples"] == ["line 3, field 'user_id': missing or empty", "line 5, field 'parent_asin': missing or empty"]
+
+
+def test_a_value_of_the_wrong_type_is_named(raw):
+    path = raw / "CDs_and_Vinyl.jsonl.gz"
+    lines = lines_of(path)
+    record = json.loads(lines[0])
+    record["timestamp"] = "yesterday"
+    lines[0] = json.dumps(record).encode()
+    rewrite(path, lines)
+    info = skipped(read(raw), "CDs_and_Vinyl.jsonl.gz")
+    assert info["skipped"] == 1 and "line 1, field 'timestamp'" in info["examples"][0]
+
+
+def test_bytes_that_are_not_utf8_are_counted(raw):
+    path = raw / "CDs_and_Vinyl.jsonl.gz"
+    lines = lines_of(path)
+    lines[9] = lines[9].replace(b'"text": "', '"text": "caf\u00e9 '.encode("latin-1"))
+    rewrite(path, lines)
+    info = skipped(read(raw), "CDs_and_Vinyl.jsonl.gz")
+    assert info["skipped"] == 1 and info["examples"][0].startswith("line 10: not valid UTF-8")
+
+
+def test_too_many_bad_lines_fail_the_build_past_the_threshold(tmp_path):
+    root = make(tmp_path / "amazon", n_reviews=1200)
+    path = root / "Video_Games.jsonl.gz"
+    lines = lines_of(path)
+    for i in range(0, 1200, 40):  # 30 of 1200 = 2.5%
+        lines[i] = b"{not json"
+    rewrite(path, lines)
+    with pytest.raises(DataError, match=r"30 of 1200 lines could not be read(.|\n)*max-bad-line-fraction"):
+        read(root)
+    tables = read(root, BuildConfig(amazon_categories=CONFIG.amazon_categories, max_bad_line_fraction=0.05))
+    assert skipped(tables, "Video_Games.jsonl.gz")["skipped"] == 30
+
+
+def test_an_empty_file_is_an_error(raw):
+    (raw / "Video_Games.jsonl.gz").write_bytes(gzip.compress(b"", mtime=0))
+    with pytest.raises(DataError, match=r"Video_Games\.jsonl\.gz: file has no records"):
+        read(raw)
+    (raw / "Video_Games.jsonl.gz").write_bytes(b"")
+    with pytest.raises(DataError, match="no records"):
+        read(raw)
+
+
+def test_concatenated_gzip_members_and_small_blocks_keep_line_numbers(tmp_path, inflater):
+    lines = [json.dumps({"user_id": f"U{i}", "parent_asin": f"P{i % 7}", "rating": 5.0, "timestamp": 1000 * i}).encode()
+             for i in range(1, 501)]
+    lines[250] = b""  # a blank line inside a block: numbering must not shift
+    path = tmp_path / "x.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n".join(lines[:300]) + b"\n") + gzip.compress(b"\n".join(lines[300:]) + b"\n"))
+    assert sum(b.n_lines for b in iter_blocks(path, block_size=1000)) == 500
+    bad = BadLines(path, 0.01)
+    from itdr_hf.sources.amazon_2023 import REVIEW_SCHEMA
+
+    parsed = list(read_jsonl(path, REVIEW_SCHEMA, bad, block_size=1000))
+    numbers = np.concatenate([p.lines for p in parsed])
+    users = [u for p in parsed for u in p.table.column("user_id").to_pylist()]
+    assert len(numbers) == 499 and 251 not in numbers
+    assert all(u == f"U{n}" for u, n in zip(users, numbers))
+    assert [n for n, _ in iter_lines_at(path, np.array([500, 3, 301]), block_size=1000)] == [3, 301, 500]
+    assert dict(iter_lines_at(path, np.array([301]), block_size=1000))[301] == lines[300]
+
+
+def test_texts_are_fetched_back_for_the_requested_pairs_only(raw):
+    tables = read(raw)
+    inter = tables.interactions
+    records = [json.loads(line) for c in CATEGORIES for line in lines_of(raw / f"{c}.jsonl.gz")]
+    pairs = inter.iloc[[5, 130, 250]][["user", "item"]].astype(str)
+    texts = tables.texts.fetch(pairs)
+    expected: dict = {}
+    for r in records:  # a user may review one item twice (two variants): both texts come back
+        expected.setdefault((r["user_id"], r["parent_asin"]), []).append(r["text"])
+    assert set(zip(texts["user"], texts["item"])) == set(zip(pairs["user"], pairs["item"]))
+    for key in set(zip(pairs["user"], pairs["item"])):
+        got = texts.loc[(texts["user"] == key[0]) & (texts["item"] == key[1]), "text"].tolist()
+        assert got == expected[key]
+    assert list(tables.texts.authors().columns) == ["user", "item", "rating", "timestamp"]
+
+
+def test_target_user_identification_is_capped_per_domain(raw):
+    from itdr_hf.cells import cell_rng
+    from itdr_hf.subtasks import SUBTASKS
+
+    config = BuildConfig(amazon_categories=CONFIG.amazon_categories, cap_per_domain=2, tui_min_raters=2, tui_comments=2)
+    index = SourceIndex(read(raw, config))
+    examples = SUBTASKS.get("target_user_identification")().generate(
+        index, config, cell_rng(config, "target_user_identification", "amazon_2023")
+    )
+    domains = [index.tables.items.loc[e.item_id, "domain"] for e in examples]
+    assert sorted(set(domains)) == sorted(CATEGORIES)
+    assert all(domains.count(d) <= 2 for d in CATEGORIES)
+
+
+def test_the_demo_builds_and_every_config_loads(tmp_path):
+    import datasets
+
+    from itdr_hf.build import build_dataset
+    from itdr_hf.pipeline import Selection
+
+    out = tmp_path / "itdr"
+    result = build_dataset(out, Selection(sources=("amazon_2023",), demo=True, strict=True), BuildConfig())
+    built = {s.subtask: s.total for s in result.stats}
+    assert set(built) == {"top_k_recommendation", "cross_domain_recommendation", "next_item_recommendation",
+                          "target_user_identification"}
+    assert all(n > 0 for n in built.values())
+    for name in result.configs:
+        ds = datasets.load_dataset(str(out), name)
+        assert set(ds) == {"train", "validation", "test"}
+        assert sum(len(ds[s]) for s in ds) == (sum(built.values()) if name == "all" else built[name])
+    row = datasets.load_dataset(str(out), "cross_domain_recommendation")["train"][0]
+    assert len(row["candidates"]) == 10 and row["user_id"].startswith("A") and len(row["user_id"]) == 28
