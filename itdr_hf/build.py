@@ -23,7 +23,7 @@ from .builder import CITATION, Itdr
 from .config import BuildConfig
 from . import card
 from .card import CardOptions
-from .export import card_data, place_parquet
+from .export import card_data, drop_empty_splits, place_parquet
 from .features import ALL
 from .pipeline import Plan, Selection, clear_caches, run
 from .references.config import ReferenceConfig
@@ -91,8 +91,8 @@ def _build_into(
         )
         prepared = staging / ".prepared" / name
         builder.download_and_prepare(output_dir=str(prepared), file_format="parquet", dl_manager=dl_manager)
-        place_parquet(prepared, name, staging)
         infos[name] = builder.info
+        place_parquet(prepared, name, staging, drop_empty_splits(infos[name]))
     shutil.rmtree(staging / ".prepared", ignore_errors=True)
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     stats = [cell_stats(c) for c in plan.cells]

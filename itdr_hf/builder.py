@@ -37,12 +37,12 @@ DESCRIPTION = (
     "ITDR: an instruction-tuning dataset that teaches large language models to recommend "
     "(Liu, Huang, Sang; arXiv 2508.05667), rebuilt from its public sources."
 )
-CITATION = """@inproceedings{liu2026itdr,
+CITATION = """@article{liu2025itdr,
   title={ITDR: An Instruction Tuning Dataset for Enhancing Large Language Models in Recommendations},
   author={Liu, Zekun and Huang, Xiaowen and Sang, Jitao},
-  booktitle={Proceedings of the 32nd ACM SIGKDD Conference on Knowledge Discovery and Data Mining},
-  year={2026},
-  note={arXiv:2508.05667}
+  journal={arXiv preprint arXiv:2508.05667},
+  year={2025},
+  note={Accepted to KDD 2026}
 }"""
 
 

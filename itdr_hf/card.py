@@ -19,10 +19,11 @@ import logging
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .errors import ItdrError
 from .matrix import PAPER_CELLS, paper_count
@@ -179,7 +180,7 @@ def collect_cells(folder: Path, configs: Iterable[str], unit: LengthUnit) -> lis
                 cols = {c: table.column(c).to_pylist() for c in ("task", "source", "input", "output", "eval_subset")}
                 provenance = table.column("reference_provenance").to_pylist() if "reference_provenance" in names else None
                 inputs, outputs = unit.count(cols["input"]), unit.count(cols["output"])
-                for i, (task, source) in enumerate(zip(cols["task"], cols["source"])):
+                for i, (task, source) in enumerate(zip(cols["task"], cols["source"], strict=True)):
                     t = tallies.setdefault(
                         (task, source),
                         {"splits": Counter(), "eval": 0, "inp": 0, "out": 0, "prov": Counter()},
@@ -305,22 +306,34 @@ def check_card(folder: Path) -> tuple[DatasetCard, list[str]]:
     return card, problems
 
 
+def declared_splits(config: dict) -> list[str]:
+    """The splits a ``configs`` entry of the card declares (a tiny build may lack an empty one)."""
+    files = config.get("data_files") or []
+    return [f["split"] for f in files if isinstance(f, dict) and "split" in f] if isinstance(files, list) else []
+
+
 def _check_configs(folder: Path, data: dict) -> list[str]:
     problems = []
-    configs = data.get("configs") or []
+    configs = [c for c in data.get("configs") or [] if isinstance(c, dict)]
     infos = data.get("dataset_info") or []
     infos = [infos] if isinstance(infos, dict) else infos
     declared = [c.get("config_name") for c in configs if isinstance(c, dict)]
     info_names = {i.get("config_name", "default") for i in infos if isinstance(i, dict)}
     if len([c for c in configs if isinstance(c, dict) and c.get("default")]) > 1:
         problems.append("more than one config is marked default")
-    for name in declared:
+    for config in configs:
+        name = config.get("config_name")
         if name not in info_names:
             problems.append(f"config {name!r} has no dataset_info entry")
+        splits = declared_splits(config)
+        if not splits:
+            problems.append(f"config {name!r} declares no split")
         found = data_files(folder, name)
-        for split in SPLITS:
+        for split in splits:
             if not found.get(split):
                 problems.append(f"config {name!r} has no {split} Parquet file in {name}/")
+        for split in sorted(set(found) - set(splits)):
+            problems.append(f"config {name!r} has {split} Parquet files the card does not declare")
     for name in sorted(info_names - set(declared)):
         problems.append(f"dataset_info describes {name!r}, which configs does not declare")
     return problems
@@ -337,13 +350,14 @@ def validate_build(folder: str | Path, *, load: bool = True) -> DatasetCard:
     folder = Path(folder).absolute()
     card, problems = check_card(folder)
     if not problems and load:
-        problems = _load_every_config(folder, [c["config_name"] for c in card.data.to_dict()["configs"]])
+        declared = {c["config_name"]: declared_splits(c) for c in card.data.to_dict()["configs"]}
+        problems = _load_every_config(folder, declared)
     if problems:
         raise InvalidBuild(folder, problems)
     return card
 
 
-def _load_every_config(folder: Path, configs: list[str]) -> list[str]:
+def _load_every_config(folder: Path, configs: dict[str, list[str]]) -> list[str]:
     import datasets
 
     problems = []
@@ -351,15 +365,14 @@ def _load_every_config(folder: Path, configs: list[str]) -> list[str]:
     datasets.disable_progress_bars()
     try:
         with tempfile.TemporaryDirectory(prefix="itdr-validate-") as cache:
-            for name in configs:
+            for name, splits in configs.items():
                 try:
                     loaded = datasets.load_dataset(str(folder), name, cache_dir=cache)
                 except Exception as exc:  # noqa: BLE001 - every failure is reported, with its type
                     problems.append(f"load_dataset(folder, {name!r}) fails: {type(exc).__name__}: {exc}")
                     continue
-                missing = [s for s in SPLITS if s not in loaded]
-                if missing:
-                    problems.append(f"load_dataset(folder, {name!r}) lacks splits {missing}")
+                if sorted(loaded) != sorted(splits):
+                    problems.append(f"load_dataset(folder, {name!r}) gives splits {sorted(loaded)}, the card declares {splits}")
     finally:
         if bars_were_on:
             datasets.enable_progress_bars()

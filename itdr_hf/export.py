@@ -16,11 +16,24 @@ from huggingface_hub import DatasetCardData
 from .splits import SPLITS
 
 
-def place_parquet(prepared: Path, config_name: str, dest: Path) -> dict[str, list[Path]]:
+def drop_empty_splits(info: datasets.DatasetInfo) -> list[str]:
+    """Remove splits without rows from ``info``: ``load_dataset`` cannot read a declared empty split.
+
+    Only tiny builds (a demo, a very small cap) have one; the card then lists the splits that exist.
+    """
+    kept = [name for name in SPLITS if name in info.splits and info.splits[name].num_examples > 0]
+    splits = datasets.SplitDict(dataset_name=info.splits.dataset_name)
+    for name in kept:
+        splits.add(info.splits[name])
+    info.splits = splits
+    return kept
+
+
+def place_parquet(prepared: Path, config_name: str, dest: Path, splits: list[str] = list(SPLITS)) -> dict[str, list[Path]]:
     """Move the builder's Parquet shards of one config into ``dest/<config>/`` under Hub names."""
     placed: dict[str, list[Path]] = {}
     (dest / config_name).mkdir(parents=True, exist_ok=True)
-    for split in SPLITS:
+    for split in splits:
         shards = sorted(prepared.glob(f"*-{split}.parquet")) + sorted(prepared.glob(f"*-{split}-*-of-*.parquet"))
         if not shards:
             raise RuntimeError(f"the builder wrote no {split} file for {config_name} in {prepared}")
@@ -37,10 +50,10 @@ def card_data(infos: dict[str, datasets.DatasetInfo], default_config: str, **met
     data["configs"] = [
         {
             "config_name": name,
-            "data_files": [{"split": split, "path": f"{name}/{split}-*"} for split in SPLITS],
+            "data_files": [{"split": split, "path": f"{name}/{split}-*"} for split in SPLITS if split in info.splits],
             **({"default": True} if name == default_config else {}),
         }
-        for name in infos
+        for name, info in infos.items()
     ]
     DatasetInfosDict(infos).to_dataset_card_data(data)
     return data

@@ -23,12 +23,14 @@ class History:
     item: np.ndarray
     rating: np.ndarray
     timestamp: np.ndarray
+    weight: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.item)
 
     def __getitem__(self, index: slice) -> "History":
-        return History(self.item[index], self.rating[index], self.timestamp[index])
+        weight = None if self.weight is None else self.weight[index]
+        return History(self.item[index], self.rating[index], self.timestamp[index], weight)
 
 
 class Histories:
@@ -50,7 +52,12 @@ class Histories:
 
     def arrays(self, user: object) -> History:
         start, end = self._slices.get(user, (0, 0))
-        return History(self._item[start:end], self._rating[start:end], self._timestamp[start:end])
+        weight = None if self._weight is None else self._weight[start:end]
+        return History(self._item[start:end], self._rating[start:end], self._timestamp[start:end], weight)
+
+    @cached_property
+    def _weight(self) -> np.ndarray | None:
+        return self.rows["weight"].to_numpy() if "weight" in self.rows.columns else None
 
     @cached_property
     def _item(self) -> np.ndarray:

@@ -76,6 +76,7 @@ class Plan:
     cells: list[Cell] = field(default_factory=list)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     skipped_lines: list[dict] = field(default_factory=list)
+    references: "ReferenceConfig | None" = None  # who wrote the IR/TUI references (for the card)
 
 
 def demo_dir() -> Path:
@@ -116,9 +117,9 @@ def load_source(name: str, root: Path, config: BuildConfig) -> SourceIndex:
 def input_fingerprint(source: Source, root: Path) -> str:
     """Names, sizes and modification times of a source's files: cheap, and changes when they do."""
     digest = hashlib.sha256(source.name.encode())
-    for path in sorted(p for p in root.iterdir() if p.is_file()):
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
         stat = path.stat()
-        digest.update(f"{path.name}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}".encode())
+        digest.update(f"{path.relative_to(root)}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -128,7 +129,7 @@ def run(
     dl_manager: "DownloadManager | None" = None,
     references: "ReferenceConfig | None" = None,
 ) -> Plan:
-    plan = Plan(selection, config)
+    plan = Plan(selection, config, references=references)
     wanted = selection.cells()
     indexes: dict[str, SourceIndex | str] = {}
     for name in dict.fromkeys(source for _, source in wanted):

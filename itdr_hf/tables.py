@@ -77,7 +77,9 @@ class SourceTables:
 
     interactions: one row per (user, item) event with columns ``user``, ``item``, ``rating``
         (float32, NaN where the source has none) and ``timestamp`` (int64 seconds, -1 where the
-        source has none); optional ``domain`` (for sources made of several categories).
+        source has none); optional ``domain`` (for sources made of several categories) and
+        ``weight`` (float32 strength of an implicit signal: Steam hours played, Last.fm plays),
+        which ranks a user's items where the source has no ratings.
     items: indexed by item id; ``title`` (str) is required; optional ``categories`` (list of
         str), ``tags`` (list of str), ``year`` (str), ``domain`` (str) and ``details`` (dict of
         str → str: publisher, author, …).

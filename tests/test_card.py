@@ -115,6 +115,20 @@ def test_validate_build_rejects_a_missing_split_file_and_a_loading_script(build_
     assert "fix: rebuild it with itdr-build" in str(info.value)
 
 
+def test_validate_build_accepts_a_config_without_an_empty_split_only_when_the_card_agrees(build_copy: Path):
+    """Tiny builds drop a split with no rows (load_dataset cannot read a declared empty one)."""
+    (build_copy / "rating_prediction" / "validation-00000-of-00001.parquet").unlink()
+    with pytest.raises(InvalidBuild, match="'rating_prediction' has no validation Parquet file"):
+        validate_build(build_copy, load=False)
+    card = _card(build_copy)
+    config = next(c for c in card.data["configs"] if c["config_name"] == "rating_prediction")
+    config["data_files"] = [f for f in config["data_files"] if f["split"] != "validation"]
+    info = next(i for i in card.data["dataset_info"] if i["config_name"] == "rating_prediction")
+    info["splits"] = [s for s in info["splits"] if s["name"] != "validation"]
+    card.save(build_copy / "README.md")
+    validate_build(build_copy)
+
+
 def test_validate_build_rejects_metadata_that_does_not_parse(build_copy: Path):
     readme = build_copy / "README.md"
     readme.write_text(readme.read_text().replace("license: other", "license: [other", 1))

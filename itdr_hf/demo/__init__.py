@@ -1,1 +1,1 @@
-"""Synthetic demo sample in the real MovieLens raw formats (see README.txt)."""
+"""Synthetic demo samples in each source's real raw format (see README.txt)."""

@@ -67,7 +67,8 @@ class ReferenceCache:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # another build writing the same cache holds its lock for milliseconds; wait rather than fail
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(SCHEMA)
         except (OSError, sqlite3.Error) as exc:

@@ -184,12 +184,12 @@ class _Reviews:
             items.append(table.column("parent_asin"))
             rating.append(table.column("rating").to_numpy())
             timestamp.append(table.column("timestamp").to_numpy() // 1000)  # ms → s
-            lines.append(parsed.lines)
+            lines.append(parsed.lines.astype(np.uint32))  # 4 bytes a review; categories have < 4G lines
         self.users = _codes(users)
         self.items = _codes(items)
         self.rating = np.concatenate(rating).astype(np.float32) if rating else np.zeros(0, np.float32)
         self.timestamp = np.concatenate(timestamp).astype(np.int64) if timestamp else np.zeros(0, np.int64)
-        self.lines = np.concatenate(lines) if lines else np.zeros(0, np.int64)
+        self.lines = np.concatenate(lines) if lines else np.zeros(0, np.uint32)
         self.skipped = bad.summary()
 
 

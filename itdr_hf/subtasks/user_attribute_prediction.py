@@ -70,10 +70,15 @@ class UserAttributePrediction(Subtask):
 
     @staticmethod
     def _liked(rows: History, n: int) -> np.ndarray:
-        """The ``n`` highest-rated items (ties: most recent), shown in time order; without ratings, the latest."""
+        """The ``n`` highest-rated items (ties: most recent), shown in time order.
+
+        Without ratings, the ``weight`` (plays, hours) ranks them; without either, the latest.
+        """
         rating = rows.rating.astype(np.float64)
         if np.isnan(rating).all():
-            return rows.item[-n:]
+            if rows.weight is None:
+                return rows.item[-n:]
+            rating = rows.weight.astype(np.float64)
         position = np.arange(len(rows))
         best = np.lexsort((-position, -np.nan_to_num(rating, nan=-np.inf)))[:n]
         return rows.item[np.sort(best)]

@@ -420,7 +420,7 @@ class HubServer:
     def url(self) -> str:
         return self.hub.url
 
-    def __enter__(self) -> "HubServer":
+    def __enter__(self) -> HubServer:
         self.thread.start()
         return self
 

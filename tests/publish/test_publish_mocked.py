@@ -181,3 +181,13 @@ def test_cli_reports_errors_without_a_traceback_or_the_token(demo_build: Path, m
     assert code == 2
     assert err.startswith("itdr-publish: error: the commit to org/itdr failed")
     assert TOKEN not in err and "***" in err
+
+
+def test_trusted_publishing_failure_is_a_clear_error(demo_build: Path, monkeypatch):
+    from huggingface_hub.errors import OIDCError
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_OIDC_RESOURCE", "datasets/org/itdr")
+    with mock.patch("huggingface_hub.get_token", side_effect=OIDCError("Cannot request an OIDC id token")):
+        with pytest.raises(PublishError, match="trusted publishing: OIDCError: Cannot request an OIDC id token"):
+            publish(demo_build, _options(), api=_api(), echo=lambda s: None, validate=_no_validation)

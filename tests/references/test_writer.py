@@ -14,7 +14,7 @@ from itdr_hf.references import (
     reference_prompt,
     write_references,
 )
-from itdr_hf.references.backends import BackendError
+from itdr_hf.references.backends import Backend, BackendError, Completion
 
 
 def reference_rows(cells) -> list[dict]:
@@ -232,3 +232,30 @@ def test_an_endpoint_that_is_down_stops_the_run_early(chat, ref_config, make_cel
         write_references(make_cells(30), ref_config(max_retries=0, concurrency=1, max_consecutive_failures=5))
     assert chat.requests == 5
     assert "5 failed" in str(info.value), "the summary is part of the message"
+
+
+class _InterruptedBackend(Backend):
+    """Answers ``budget`` requests, then behaves like a user pressing Ctrl-C."""
+
+    name = "fake"
+
+    def __init__(self, config, budget: int) -> None:
+        super().__init__(config)
+        self.budget = budget
+        self.calls = 0
+
+    def complete(self, messages, params):
+        self.calls += 1
+        if self.calls > self.budget:
+            raise KeyboardInterrupt
+        return Completion(f"Readers who like careful, patient stories with quiet characters will enjoy this one; answer {self.calls}.")
+
+
+def test_ctrl_c_keeps_the_answers_so_far_and_the_next_run_resumes(ref_config, make_cells):
+    config = ref_config(concurrency=1)
+    with pytest.raises(KeyboardInterrupt):
+        write_references(make_cells(6), config, backend=_InterruptedBackend(config, budget=4))
+    resumed = _InterruptedBackend(config, budget=100)
+    out, summary = write_references(make_cells(6), config, backend=resumed)
+    assert (summary.cached, summary.written, resumed.calls) == (4, 2, 2)
+    assert all(r["reference_provenance"] == "llm:openai:test-model" for r in reference_rows(out))

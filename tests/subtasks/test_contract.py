@@ -15,17 +15,30 @@ from itdr_hf.sources import SOURCES
 from itdr_hf.splits import SPLITS
 from itdr_hf.subtasks import SUBTASKS
 
+# Every cell of the paper whose source has a reader and a bundled demo sample.
 CELLS = [
     (subtask, source)
     for subtask in SUBTASKS.names()
     for source in PAPER_CELLS.get(subtask, {})
-    if source in ("movielens_32m", "movielens_1m")
+    if source in SOURCES and SOURCES.get(source).demo_folder
 ]
+# Cells the paper has but our copy of the source cannot feed, each for a stated reason.
+KNOWN_GAPS = {("interest_recognition", "anime_2023"): "no user-written reviews"}
 
 
 def cell(subtask: str, source: str, config: BuildConfig = BuildConfig()):
     root = source_dir(SOURCES.get(source)(), Selection(demo=True), None)
-    return make_cell(subtask, load_source(source, root, config), config)
+    index = load_source(source, root, config)
+    reason = SUBTASKS.get(subtask)().unsupported(index)
+    if (subtask, source) in KNOWN_GAPS:
+        assert reason and KNOWN_GAPS[(subtask, source)] in reason
+        pytest.skip(f"{subtask}/{source}: {reason}")
+    assert reason is None
+    return make_cell(subtask, index, config)
+
+
+def test_every_paper_cell_has_a_reader_and_a_demo():
+    assert len(CELLS) == sum(len(sources) for sources in PAPER_CELLS.values()) == 33
 
 
 @pytest.mark.parametrize("subtask, source", CELLS)

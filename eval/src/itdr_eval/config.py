@@ -64,9 +64,10 @@ class EvalConfig:
 
     # --- fine-tuning ----------------------------------------------------------------------
     finetune: str = _opt(
-        "none",
-        "'lora' = LoRA SFT on the train split before scoring; 'none' = score the model as given.",
-        choices=("none", "lora"),
+        "auto",
+        "'lora' = LoRA SFT on the train split before scoring; 'none' = score the model as given; "
+        "'auto' = 'lora' for a base model, 'none' for a saved adapter folder.",
+        choices=("auto", "none", "lora"),
     )
     train_tasks: str = _opt(
         "",

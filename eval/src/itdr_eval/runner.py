@@ -7,6 +7,8 @@ records are gathered to rank 0, which alone writes files.
 
 from __future__ import annotations
 
+import dataclasses
+
 import importlib.metadata as md
 import os
 import platform
@@ -135,6 +137,9 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     from .prompts import resolve_format
 
     validate(cfg)
+    if cfg.finetune == "auto":
+        # A base model is tuned with the paper's recipe; a saved adapter is scored as it is.
+        cfg = dataclasses.replace(cfg, finetune="none" if is_adapter(cfg.model) else "lora")
     import torch
 
     # cpu=True lets accelerate see a multi-process CPU launch (torchrun/gloo) as distributed
