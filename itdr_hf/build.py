@@ -50,6 +50,7 @@ def build_dataset(
     *,
     repo_id: str = "itdr",
     references: ReferenceConfig | None = None,
+    card_options: CardOptions | None = None,
 ) -> BuildResult:
     output = Path(output).absolute()
     selection = selection or Selection()
@@ -59,7 +60,7 @@ def build_dataset(
     bars_were_on = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
-        result = _build_into(staging, output, selection, config, repo_id, references)
+        result = _build_into(staging, output, selection, config, repo_id, references, card_options)
         _swap_into_place(staging, output)
         return result
     finally:
@@ -72,6 +73,7 @@ def build_dataset(
 def _build_into(
     staging: Path, output: Path, selection: Selection, config: BuildConfig, repo_id: str,
     references: ReferenceConfig | None = None,
+    card_options: CardOptions | None = None,
 ) -> BuildResult:
     dl_manager = datasets.DownloadManager(dataset_name="itdr", download_config=datasets.DownloadConfig())
     plan = run(selection, config, dl_manager, references)
@@ -88,6 +90,7 @@ def _build_into(
             strict=selection.strict,
             cache_dir=str(staging / ".cache"),
             references=references,
+            subtasks=tuple(subtasks),
         )
         prepared = staging / ".prepared" / name
         builder.download_and_prepare(output_dir=str(prepared), file_format="parquet", dl_manager=dl_manager)
@@ -96,7 +99,7 @@ def _build_into(
     shutil.rmtree(staging / ".prepared", ignore_errors=True)
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     stats = [cell_stats(c) for c in plan.cells]
-    _write_card(staging, plan, infos, stats, repo_id)
+    _write_card(staging, plan, infos, stats, repo_id, card_options or CardOptions())
     (staging / "build_report.json").write_text(json.dumps(as_json(stats, plan.skipped, plan.skipped_lines), indent=2) + "\n")
     return BuildResult(output, tuple(infos), tuple(stats), tuple(plan.skipped), tuple(plan.skipped_lines))
 

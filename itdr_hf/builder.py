@@ -55,9 +55,11 @@ class ItdrConfig(datasets.BuilderConfig):
     demo: bool = False
     strict: bool = False
     references: ReferenceConfig | None = None
+    subtasks: tuple[str, ...] | None = None
 
     def selection(self) -> Selection:
-        subtasks = tuple(ordered_names()) if self.name == ALL else (self.name,)
+        """``all`` holds the build's subtasks (every subtask unless ``subtasks`` narrows it)."""
+        subtasks = (self.subtasks or tuple(ordered_names())) if self.name == ALL else (self.name,)
         return Selection(
             subtasks=subtasks, sources=self.sources, data_dir=self.data_dir, demo=self.demo, strict=self.strict
         )
@@ -91,9 +93,10 @@ class Itdr(datasets.ArrowBasedBuilder):
         strict: bool = False,
         cache_dir: str | None = None,
         references: ReferenceConfig | None = None,
+        subtasks: tuple[str, ...] | None = None,
     ) -> "Itdr":
         build = build or BuildConfig()
-        selection = Selection(sources=sources, data_dir=data_dir, demo=demo, strict=strict)
+        selection = Selection(subtasks=subtasks or (), sources=sources, data_dir=data_dir, demo=demo, strict=strict)
         return cls(
             config_name=config_name,
             cache_dir=cache_dir,
@@ -104,6 +107,7 @@ class Itdr(datasets.ArrowBasedBuilder):
             demo=demo,
             strict=strict,
             references=references,
+            subtasks=subtasks,
         )
 
     def _info(self) -> datasets.DatasetInfo:

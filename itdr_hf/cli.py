@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
             kind = {"int": int, "float": float, "str": str}.get(str(f.type), type(f.default))
             group.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=f.metadata.get("choices"), help=help_text)
     ReferenceConfig.add_arguments(parser)
+    from .card import CardOptions
+
+    CardOptions.add_arguments(parser)
     return parser
 
 
@@ -72,7 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             strict=sources is not None,
         )
         references = ReferenceConfig.from_arguments(args)
-        result = build_dataset(args.output, selection, config, repo_id=args.repo_id, references=references)
+        from .card import CardOptions
+
+        result = build_dataset(
+            args.output, selection, config, repo_id=args.repo_id, references=references,
+            card_options=CardOptions.from_arguments(args),
+        )
     except ItdrError as exc:
         print(f"itdr-build: error: {exc}", file=sys.stderr)
         return 2

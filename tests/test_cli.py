@@ -38,3 +38,10 @@ def test_help_is_instant_and_lists_construction_options():
     assert result.stdout.strip() == "False False"
     help_text = subprocess.run([sys.executable, "-m", "itdr_hf", "--help"], capture_output=True, text=True).stdout
     assert "--cap-per-cell" in help_text and "--negative-sampling" in help_text and "--demo" in help_text
+
+
+def test_all_holds_only_the_selected_subtasks(tmp_path):
+    out = tmp_path / "itdr"
+    assert main(["--demo", "--sources", "movielens_32m", "--subtasks", "next_item_recommendation", "--output", str(out)]) == 0
+    everything = load_dataset(str(out), "all")
+    assert set(everything["train"]["task"]) == {"next_item_recommendation"}

@@ -9,9 +9,10 @@ same API; else :mod:`zlib`; both release the GIL), cut at newlines, while the ma
 schema, nested or not, are skipped without being materialised). Only the columns asked for
 ever reach Python, so memory is a few blocks plus what the caller keeps.
 
-DuckDB's ``read_json`` was the alternative; pyarrow is already a dependency, meets the
-throughput target (see ``benchmarks/amazon_2023.py``), and lets a failing block fall back to
-line-by-line parsing with exact line numbers, which DuckDB's reader does not expose.
+DuckDB's ``read_json`` was the alternative and was not needed: pyarrow is already a
+dependency, meets the throughput target (see ``benchmarks/amazon_2023.py``), and parsing our
+own blocks lets a failing block fall back to line-by-line parsing with exact line numbers and
+the bad-line budget, instead of a whole-file error or silently ignored records.
 
 A block that pyarrow rejects (a line that is not JSON, a field of the wrong type, bytes that
 are not UTF-8, blank lines that would shift row numbers) is re-read line by line: good lines

@@ -1,0 +1,26 @@
+"""The wheel must carry every subpackage and the data files a fresh virtualenv needs for --demo."""
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_subpackage_is_listed_in_pyproject():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    on_disk = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "itdr_hf").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert on_disk <= listed, sorted(on_disk - listed)
+    assert {"itdr_hf.builders", "itdr_hf.cards"} <= listed
+    assert config["package-dir"] == {"itdr_hf": "itdr_hf", "itdr_hf.builders": "builders", "itdr_hf.cards": "cards"}
+
+
+def test_every_demo_file_type_is_package_data():
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["itdr_hf.demo"]
+    suffixes = {p.rsplit(".", 1)[1] for p in patterns}
+    shipped = {p.name.rsplit(".", 1)[-1] for p in (ROOT / "itdr_hf" / "demo").rglob("*") if p.is_file() and "." in p.name}
+    assert shipped - {"py", "pyc"} <= suffixes, sorted(shipped - suffixes)
