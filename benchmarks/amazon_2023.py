@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -50,9 +49,14 @@ def gunzip_all(files: list[Path]) -> float:
     return time.perf_counter() - started
 
 
-def uncompressed_size(path: Path) -> int:
+def uncompressed_size(path: Path) -> tuple[int, int]:
+    """Bytes and lines of a gzipped file."""
+    size = lines = 0
     with gzip.open(path, "rb") as fh:
-        return sum(len(block) for block in iter(lambda: fh.read(1 << 24), b""))
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            size += len(block)
+            lines += block.count(b"\n")
+    return size, lines
 
 
 def main() -> None:
@@ -63,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
 
     reviews = int(args.size_gb * 1e9 / BYTES_PER_REVIEW / len(CATEGORIES))
-    raw = args.workdir / f"amazon-2023-synthetic-v1-{args.size_gb:g}gb"
+    raw = args.workdir / f"amazon-2023-synthetic-v2-{args.size_gb:g}gb"
     if not (raw / "done").is_file():
         started = time.perf_counter()
         write_large(raw, categories=CATEGORIES, reviews_per_category=reviews, items_per_category=max(reviews // 15, 100),
@@ -71,7 +75,9 @@ def main() -> None:
         (raw / "done").write_text("")
         print(f"generated {raw} in {time.perf_counter() - started:.1f} s")
     files = sorted(raw.glob("*.jsonl.gz"))
-    size = sum(uncompressed_size(f) for f in files)
+    measured = {f.name: uncompressed_size(f) for f in files}
+    size = sum(b for b, _ in measured.values())
+    n_reviews = sum(n for name, (_, n) in measured.items() if not name.startswith("meta_"))
     packed = sum(f.stat().st_size for f in files)
 
     floor_before = gunzip_all(files)
@@ -93,7 +99,7 @@ def main() -> None:
     floor = (floor_before + floor_after) / 2
     mb = size / 1e6
     print(f"{'load average (1 min)':<30}{os.getloadavg()[0]:>12.2f}     on {os.cpu_count()} CPUs")
-    print(f"{'reviews (2 categories)':<30}{2 * reviews:>14,}")
+    print(f"{'reviews (2 categories)':<30}{n_reviews:>14,}")
     print(f"{'raw input, uncompressed':<30}{mb:>12.0f} MB  ({packed / 1e6:.0f} MB gzipped)")
     print(f"{'floor: gzip -dc > /dev/null':<30}{floor:>12.2f} s   ({mb / floor:.0f} MB/s; "
           f"{floor_before:.2f} s before, {floor_after:.2f} s after)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
@@ -64,9 +65,21 @@ def make_cell(subtask_name: str, index: SourceIndex, config: BuildConfig) -> Cel
     source = index.tables.name
     rng = cell_rng(config, subtask_name, source)
     cell = Cell(subtask_name, source)
-    for example in subtask.generate(index, config, rng):
+    for example in _examples(subtask, index, config, rng):
         cell.rows[SPLITS[example.split]].append(render_row(subtask, source, example, config))
     test = cell.rows["test"]
     for row, chosen in zip(test, eval_subset_mask(len(test), config, rng)):
         row["eval_subset"] = bool(chosen)
     return cell
+
+
+def _examples(subtask: Subtask, index: SourceIndex, config: BuildConfig, rng: np.random.Generator) -> list[Example]:
+    """All of a cell's examples; per domain, each capped at ``cap_per_domain``, where the subtask asks for it."""
+    if not (subtask.per_domain and config.cap_per_domain and len(index.domains) > 1):
+        return subtask.generate(index, config, rng)
+    per_domain = dataclasses.replace(config, cap_per_cell=config.cap_per_domain)
+    examples: list[Example] = []
+    for domain in index.domains:
+        examples.extend(subtask.generate(index.domain_view(domain), per_domain, rng))
+    # One list ordered as a single-domain cell is: by split, then as generated.
+    return sorted(examples, key=lambda e: e.split)

@@ -67,7 +67,8 @@ class BuildConfig:
         525,
         "In sources made of several domains (Amazon 2023 categories): most examples per domain in item-centric "
         "cells and per directed pair in cross-domain recommendation; this replaces cap_per_cell there "
-        "(paper: target user identification has 12 × 525 = 6,300); 0 = cap_per_cell alone.",
+        "(paper: target user identification has 12 × 525 = 6,300); 0 = no per-domain cap: cap_per_cell holds "
+        "for the cell (shared evenly by the pairs in cross-domain recommendation).",
     )
     amazon_categories: str = option(
         "Appliances,Arts_Crafts_and_Sewing,Baby_Products,All_Beauty,CDs_and_Vinyl,Amazon_Fashion,"

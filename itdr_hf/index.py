@@ -7,6 +7,7 @@ cut out for those users and sorted alone.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -197,6 +198,11 @@ class SourceIndex:
         if "domain" not in inter.columns:
             return []
         return sorted(str(d) for d in inter["domain"].dropna().unique())
+
+    def domain_view(self, domain: str) -> "SourceIndex":
+        """The source restricted to one domain's interactions (items, users and texts are shared)."""
+        inter = self.tables.interactions
+        return SourceIndex(dataclasses.replace(self.tables, interactions=inter[inter["domain"] == domain]))
 
     def domain_items(self, domain: str) -> np.ndarray:
         """The candidate pool of one domain: its titled items that were interacted with (sorted)."""

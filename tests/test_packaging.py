@@ -1,7 +1,10 @@
 """The wheel must carry every subpackage and the data files a fresh virtualenv needs for --demo."""
 
-import tomllib
 from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11; the check is the same on every Python
 
 ROOT = Path(__file__).resolve().parents[1]
 

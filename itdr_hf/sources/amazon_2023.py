@@ -19,7 +19,8 @@ holding the files, gzipped or not (``{Cat}.jsonl``). Only the categories in
 
 How the tables are made: items are keyed by ``parent_asin`` (reviews of colour/size variants
 share it), users by ``user_id``, which is the same person in every category: that is what
-cross-domain recommendation needs. Every interaction and item carries its ``domain`` (the
+cross-domain recommendation needs. A user's repeated reviews of one item within a category
+count once, at the earliest (so an item is never both history and target). Every interaction and item carries its ``domain`` (the
 category's file stem). Timestamps become seconds. An item's ``categories`` are the meta
 ``categories`` (``main_category`` when that list is empty); ``details`` keeps ``Brand`` (else
 the ``store``) and ``Manufacturer``, the attributes a shopper would name.
@@ -147,8 +148,10 @@ class Amazon2023(Source):
             copy=False,
         )
         lines = np.concatenate([r.lines for r in reviews])
+        skipped = [r.skipped for r in reviews]
+        del reviews, user_codes, item_codes  # the per-category copies; the frame holds the merged ones
         metas = [_read_meta(files[c][1], config) for c in categories]
-        item_table = _items(items, np.concatenate(item_codes), domain, categories, metas)
+        item_table = _items(items, interactions["item"].cat.codes.to_numpy(), domain, categories, metas)
         return SourceTables(
             name=self.name,
             interactions=interactions,
@@ -157,7 +160,7 @@ class Amazon2023(Source):
             rating_scale=(1.0, 5.0),
             rating_decimals=0,
             item_noun="product",
-            skipped_lines=tuple(s for r in [*reviews, *metas] for s in [r.skipped]),
+            skipped_lines=(*skipped, *(m.skipped for m in metas)),
         )
 
     def _files(self, root: Path, category: str) -> tuple[Path, Path]:
@@ -191,6 +194,23 @@ class _Reviews:
         self.timestamp = np.concatenate(timestamp).astype(np.int64) if timestamp else np.zeros(0, np.int64)
         self.lines = np.concatenate(lines) if lines else np.zeros(0, np.uint32)
         self.skipped = bad.summary()
+        self._keep_first_review()
+
+    def _keep_first_review(self) -> None:
+        """A user's repeated reviews of one item (variants, re-purchases) count once, at the earliest.
+
+        Kept twice, the item could sit in a history and among the positives while sampled
+        negatives never do: a shortcut a model would learn instead of the user's taste.
+        """
+        key = self.users[1].astype(np.int64) * max(len(self.items[0]), 1) + self.items[1]
+        order = np.argsort(self.timestamp, kind="stable")  # ties keep file order
+        keep = np.empty(len(key), dtype=bool)
+        keep[order] = ~pd.Series(key[order]).duplicated().to_numpy()
+        if keep.all():
+            return
+        self.users = (self.users[0], self.users[1][keep])
+        self.items = (self.items[0], self.items[1][keep])
+        self.rating, self.timestamp, self.lines = self.rating[keep], self.timestamp[keep], self.lines[keep]
 
 
 def _read_reviews(path: Path, config: BuildConfig) -> _Reviews:
@@ -198,12 +218,11 @@ def _read_reviews(path: Path, config: BuildConfig) -> _Reviews:
 
 
 def _codes(chunks: list) -> tuple[pa.Array, np.ndarray]:
-    """Distinct ids (sorted) and each row's int32 code into them; the row strings are dropped."""
-    column = pa.chunked_array(chunks, type=pa.string())
-    distinct = pc.unique(column)
-    distinct = distinct.take(pc.sort_indices(distinct))
-    codes = pc.index_in(column, value_set=distinct).to_numpy(zero_copy_only=False).astype(np.int32)
-    return distinct, codes
+    """Distinct ids (first-seen order) and each row's int32 code into them; the row strings are dropped."""
+    if not chunks:
+        return pa.array([], type=pa.string()), np.zeros(0, dtype=np.int32)
+    encoded = pa.chunked_array(chunks, type=pa.string()).combine_chunks().dictionary_encode()
+    return encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
 
 
 def _unify(per_category: list[tuple[pa.Array, np.ndarray]]) -> tuple[pd.Index, list[np.ndarray]]:

@@ -27,9 +27,9 @@ import json
 import queue
 import threading
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -90,13 +90,13 @@ def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[Block]:
 
 
 def _produce(path: Path, block_size: int, q: queue.Queue, stop: threading.Event) -> None:
-    line = 1
+    next_line = [1]  # read by the inflater to name the last complete line when the stream breaks
     try:
-        for data in _inflated_blocks(path, block_size, lambda: line):
+        for data in _inflated_blocks(path, block_size, lambda: next_line[0]):
             if stop.is_set():
                 return
-            block = Block(line, data, data.count(b"\n"))
-            line += block.n_lines
+            block = Block(next_line[0], data, data.count(b"\n"))
+            next_line[0] += block.n_lines
             q.put(block)
         q.put(None)
     except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
@@ -188,8 +188,9 @@ def read_jsonl(
         empty = empty and len(parsed.lines) == 0
         yield parsed
     bad.finish()
-    if empty and bad.count == 0:
-        raise DataError(path, "file has no records", fix=bad.fix)
+    if empty:
+        skipped = f" ({bad.count} skipped: {'; '.join(bad.examples)})" if bad.count else ""
+        raise DataError(path, f"file has no records{skipped}", fix=bad.fix)
 
 
 def _fast(block: Block, options: pajson.ParseOptions, read_options: pajson.ReadOptions) -> Parsed | None:

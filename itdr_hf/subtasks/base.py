@@ -41,6 +41,9 @@ class Subtask:
     root: ClassVar[str]
     title: ClassVar[str]
     split_unit: ClassVar[str] = "user"
+    # In a source made of several domains (Amazon 2023 categories), generate inside each domain
+    # alone (histories, candidates and negatives from one category) with ``cap_per_domain`` each.
+    per_domain: ClassVar[bool] = False
     features: ClassVar[dict[str, datasets.features.features.FeatureType]] = {}
 
     def unsupported(self, index: SourceIndex) -> str | None:

@@ -23,6 +23,7 @@ class NextItemRecommendation(Subtask):
     root = UII
     title = "Next item recommendation"
     features = RANKING_FEATURES
+    per_domain = True
 
     def unsupported(self, index: SourceIndex) -> str | None:
         return None if index.tables.has_timestamps else "the source has no timestamps to order a history"

@@ -38,6 +38,7 @@ class TopKRecommendation(Subtask):
     root = UII
     title = "Top-K recommendation"
     features = RANKING_FEATURES
+    per_domain = True
 
     def generate(self, index: SourceIndex, config: BuildConfig, rng: np.random.Generator) -> list[Example]:
         tables = index.tables

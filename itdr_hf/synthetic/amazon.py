@@ -25,11 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-PAPER_CATEGORIES = (
-    "Appliances", "Arts_Crafts_and_Sewing", "Baby_Products", "All_Beauty", "CDs_and_Vinyl", "Amazon_Fashion",
-    "Grocery_and_Gourmet_Food", "Home_and_Kitchen", "Industrial_and_Scientific", "Musical_Instruments",
-    "Software", "Video_Games",
-)
+from ..sources.amazon_2023 import PAPER_CATEGORIES
+
 _NOUNS = ["Kit", "Set", "Pack", "Bundle", "Edition", "Collection", "Series", "Organizer", "Holder", "Case",
           "Station", "Adapter", "Guide", "Album", "Tool", "Stand", "Box", "Lamp", "Mixer", "Controller"]
 _ADJ = ["Classic", "Deluxe", "Compact", "Premium", "Portable", "Vintage", "Modern", "Ultra", "Smart", "Eco",
@@ -112,6 +109,11 @@ def review_lines(category: str, plan: CategoryPlan, users: list[str], weights: n
     popularity = np.random.default_rng([seed, 4, len(category)]).pareto(1.1, size=plan.n_items) + 1
     items = rng.choice(plan.n_items, size=n, p=popularity / popularity.sum())
     who = rng.choice(len(users), size=n, p=weights / weights.sum())
+    # one review per (user, item), as in most of the real files (the reader also drops repeats)
+    first = np.unique(who.astype(np.int64) * plan.n_items + items, return_index=True)[1]
+    keep = np.zeros(n, dtype=bool)
+    keep[first] = True
+    items, who, n = items[keep], who[keep], int(keep.sum())
     quality = np.random.default_rng([seed, 5, len(category)]).normal(4.0, 0.6, size=plan.n_items)
     ratings = np.clip(np.rint(quality[items] + rng.normal(0, 0.8, size=n)), 1, 5)
     # each user's reviews fall in their own active period, so histories are chronological runs
@@ -222,8 +224,7 @@ def write_large(folder: Path, *, categories: list[str], reviews_per_category: in
             jobs = [(category, plan, tuple(categories), n_users, seed, c, n_chunks, text_words) for c in range(n_chunks)]
             path = folder / f"{category}.jsonl.gz"
             with open(path, "wb") as fh:
-                for member in pool.map(_review_member, jobs):
-                    fh.write(member)
+                fh.writelines(pool.map(_review_member, jobs))
             meta = folder / f"meta_{category}.jsonl.gz"
             meta.write_bytes(gzip.compress(meta_lines(category, items_per_category, seed), compresslevel=1, mtime=0))
             written += [path, meta]
@@ -232,4 +233,4 @@ def write_large(folder: Path, *, categories: list[str], reviews_per_category: in
 
 def write_demo(folder: Path) -> Path:
     """The bundled ``--demo`` copy (``itdr_hf/demo/amazon_2023``, ~145 KB): every paper category and CDR pair."""
-    return write_amazon_2023(folder, n_users=40, n_items=45, n_reviews=200, seed=3, text_words=(4, 12))
+    return write_amazon_2023(folder, n_users=40, n_items=60, n_reviews=340, seed=3, text_words=(3, 10))

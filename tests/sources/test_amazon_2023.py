@@ -22,8 +22,8 @@ CATEGORIES = ("CDs_and_Vinyl", "Video_Games", "All_Beauty")
 CONFIG = BuildConfig(amazon_categories=",".join(CATEGORIES), cdr_pairs="CDs_and_Vinyl<->Video_Games")
 
 
-def make(folder: Path, compress: bool = True, n_reviews: int = 120) -> Path:
-    return write_amazon_2023(folder, categories=CATEGORIES, n_users=30, n_items=20, n_reviews=n_reviews, seed=1,
+def make(folder: Path, compress: bool = True, n_reviews: int = 120, n_users: int = 30) -> Path:
+    return write_amazon_2023(folder, categories=CATEGORIES, n_users=n_users, n_items=60, n_reviews=n_reviews, seed=1,
                              compress=compress)
 
 
@@ -53,7 +53,7 @@ def test_reviews_become_interactions_with_seconds_domains_and_raw_ids(raw):
     tables = read(raw)
     inter = tables.interactions
     records = [json.loads(line) for c in CATEGORIES for line in lines_of(raw / f"{c}.jsonl.gz")]
-    assert len(inter) == len(records) == 3 * 120
+    assert len(inter) == len(records) > 250
     first = records[0]
     assert inter["user"].iat[0] == first["user_id"]
     assert inter["item"].iat[0] == first["parent_asin"]  # items are keyed by parent_asin, not asin
@@ -61,7 +61,8 @@ def test_reviews_become_interactions_with_seconds_domains_and_raw_ids(raw):
     assert inter["rating"].iat[0] == pytest.approx(first["rating"])
     assert inter["rating"].dtype == np.float32 and inter["timestamp"].dtype == np.int64
     assert list(inter["domain"].cat.categories) == list(CATEGORIES)
-    assert (inter["domain"].astype(str).to_numpy()[:120] == "CDs_and_Vinyl").all()
+    n_cds = len(lines_of(raw / "CDs_and_Vinyl.jsonl.gz"))
+    assert (inter["domain"].astype(str).to_numpy()[:n_cds] == "CDs_and_Vinyl").all()
     assert inter["user"].dtype == "category"  # codes + one copy of each id string
 
 
@@ -108,6 +109,20 @@ def test_a_missing_category_file_names_it_and_the_fix(raw):
         read(raw)
 
 
+def test_the_default_categories_are_the_papers_twelve():
+    from itdr_hf.sources.amazon_2023 import PAPER_CATEGORIES, parse_categories
+
+    assert parse_categories(BuildConfig().amazon_categories) == list(PAPER_CATEGORIES)
+    assert len(PAPER_CATEGORIES) == 12
+    assert {f.name for f in Amazon2023.remote} == set(Amazon2023.required_files)
+
+
+def test_a_file_of_only_bad_lines_is_an_error_naming_them(raw):
+    rewrite(raw / "Video_Games.jsonl.gz", [b"{oops", b"[1, 2]"])
+    with pytest.raises(DataError, match=r"no records \(2 skipped: line 1: does not parse as JSON.*line 2: is a list"):
+        read(raw)
+
+
 def test_a_bad_category_name_is_a_config_error(raw):
     with pytest.raises(ConfigError, match="amazon_categories"):
         read(raw, BuildConfig(amazon_categories="Video Games;CDs"))
@@ -136,7 +151,7 @@ def test_truncated_gzip_names_the_file_and_the_last_good_line(raw, inflater):
     with pytest.raises(DataError, match=r"Video_Games\.jsonl\.gz, line (\d+): gzip stream is truncated.*after line (\d+)") as err:
         read(raw)
     last_good = int(re.search(r"after line (\d+)", str(err.value)).group(1))
-    assert 0 < last_good < 120 and err.value.line == last_good + 1
+    assert 0 < last_good < data.count(b"\n") and err.value.line == last_good + 1
     with gzip.open(path, "rb") as fh:  # the lines before that really are complete
         complete = fh.read(len(b"\n".join(data.split(b"\n")[:last_good])))
     assert complete.count(b"\n") == last_good - 1
@@ -158,9 +173,23 @@ def test_a_line_that_is_not_json_is_skipped_and_counted(raw):
     rewrite(path, lines)
     tables = read(raw)
     info = skipped(tables, "Video_Games.jsonl.gz")
-    assert info["skipped"] == 1 and info["read"] == 120
+    assert info["skipped"] == 1 and info["read"] == len(lines)
     assert info["examples"][0].startswith("line 7: does not parse as JSON")
-    assert (tables.interactions["domain"] == "Video_Games").sum() == 119
+    assert (tables.interactions["domain"] == "Video_Games").sum() == len(lines) - 1
+
+
+def test_a_users_repeated_reviews_of_an_item_count_once_at_the_earliest(raw):
+    path = raw / "Video_Games.jsonl.gz"
+    lines = lines_of(path)
+    record = json.loads(lines[0])
+    again = {**record, "timestamp": record["timestamp"] - 86_400_000, "text": "bought it again"}
+    rewrite(path, [*lines, json.dumps(again).encode()])
+    tables = read(raw)
+    inter = tables.interactions
+    rows = inter[(inter["user"] == record["user_id"]) & (inter["item"] == record["parent_asin"])]
+    assert len(rows) == 1 and rows["timestamp"].iat[0] == again["timestamp"] // 1000
+    texts = tables.texts.fetch(rows[["user", "item"]].astype(str))
+    assert texts["text"].tolist() == ["bought it again"]
 
 
 def test_a_missing_required_field_is_named(raw):
@@ -199,13 +228,14 @@ def test_bytes_that_are_not_utf8_are_counted(raw):
 
 
 def test_too_many_bad_lines_fail_the_build_past_the_threshold(tmp_path):
-    root = make(tmp_path / "amazon", n_reviews=1200)
+    root = make(tmp_path / "amazon", n_reviews=1500, n_users=300)
     path = root / "Video_Games.jsonl.gz"
     lines = lines_of(path)
-    for i in range(0, 1200, 40):  # 30 of 1200 = 2.5%
+    assert len(lines) >= 1000  # the budget is judged once 1,000 lines were read
+    for i in range(0, 990, 33):  # 30 bad lines: over 0.1% (and the 10 always allowed)
         lines[i] = b"{not json"
     rewrite(path, lines)
-    with pytest.raises(DataError, match=r"30 of 1200 lines could not be read(.|\n)*max-bad-line-fraction"):
+    with pytest.raises(DataError, match=r"\d+ of \d+ lines could not be read(.|\n)*max-bad-line-fraction"):
         read(root)
     tables = read(root, BuildConfig(amazon_categories=CONFIG.amazon_categories, max_bad_line_fraction=0.05))
     assert skipped(tables, "Video_Games.jsonl.gz")["skipped"] == 30
@@ -243,7 +273,7 @@ def test_texts_are_fetched_back_for_the_requested_pairs_only(raw):
     tables = read(raw)
     inter = tables.interactions
     records = [json.loads(line) for c in CATEGORIES for line in lines_of(raw / f"{c}.jsonl.gz")]
-    pairs = inter.iloc[[5, 130, 250]][["user", "item"]].astype(str)
+    pairs = inter.iloc[[5, len(inter) // 2, len(inter) - 3]][["user", "item"]].astype(str)
     texts = tables.texts.fetch(pairs)
     expected: dict = {}
     for r in records:  # a user may review one item twice (two variants): both texts come back
@@ -287,3 +317,32 @@ def test_the_demo_builds_and_every_config_loads(tmp_path):
         assert sum(len(ds[s]) for s in ds) == (sum(built.values()) if name == "all" else built[name])
     row = datasets.load_dataset(str(out), "cross_domain_recommendation")["train"][0]
     assert len(row["candidates"]) == 10 and row["user_id"].startswith("A") and len(row["user_id"]) == 28
+
+
+def test_loose_remote_files_are_downloaded_as_is_and_linked_under_their_names(raw, tmp_path):
+    import hashlib
+
+    import datasets
+
+    from itdr_hf.sources.base import RemoteFile
+
+    review, meta = raw / "Video_Games.jsonl.gz", raw / "meta_Video_Games.jsonl.gz"
+
+    class Loose(Amazon2023):
+        remote = (RemoteFile("Video_Games.jsonl.gz", str(review), sha256=hashlib.sha256(review.read_bytes()).hexdigest()),
+                  RemoteFile("meta_Video_Games.jsonl.gz", str(meta)))
+
+    manager = datasets.DownloadManager(
+        dataset_name="itdr", download_config=datasets.DownloadConfig(cache_dir=str(tmp_path / "cache"))
+    )
+    folder = Loose().locate(None, manager)
+    assert sorted(p.name for p in folder.iterdir()) == ["Video_Games.jsonl.gz", "meta_Video_Games.jsonl.gz"]
+    assert (folder / "Video_Games.jsonl.gz").read_bytes() == review.read_bytes()  # no unpacking
+    tables = Loose().read(folder, BuildConfig(amazon_categories="Video_Games"))
+    assert set(tables.interactions["domain"].astype(str)) == {"Video_Games"}
+
+    class Corrupt(Amazon2023):
+        remote = (RemoteFile("Video_Games.jsonl.gz", str(review), sha256="0" * 64),)
+
+    with pytest.raises(DataError, match="sha256 is"):
+        Corrupt().locate(None, manager)

@@ -13,7 +13,10 @@ from itdr_hf.pipeline import Selection, load_source, source_dir
 from itdr_hf.sources import SOURCES
 from itdr_hf.sources.amazon_2023 import Amazon2023
 from itdr_hf.splits import split_of
-from itdr_hf.subtasks.cross_domain_recommendation import CrossDomainRecommendation, parse_pairs
+from itdr_hf.subtasks.cross_domain_recommendation import (
+    CrossDomainRecommendation,
+    parse_pairs,
+)
 from itdr_hf.synthetic.amazon import write_amazon_2023
 
 CATEGORIES = ("CDs_and_Vinyl", "Video_Games", "All_Beauty", "Amazon_Fashion")
@@ -142,3 +145,13 @@ def test_no_shared_users_is_unsupported(index):
     merged = pd.concat([inter.assign(user=inter["user"].astype(str)), other.assign(user=other["user"].astype(str))])
     apart = SourceIndex(SourceTables(name="amazon_2023", interactions=merged, items=tables.items))
     assert CrossDomainRecommendation().unsupported(apart) == "no user has interactions in two domains"
+
+
+def test_without_a_per_domain_cap_the_cell_cap_is_shared_by_the_pairs(index):
+    config = BuildConfig(amazon_categories=CONFIG.amazon_categories, cdr_pairs=CONFIG.cdr_pairs,
+                         cap_per_domain=0, cap_per_cell=6)
+    per_pair: dict = {}
+    for e in generate(index, config):
+        key = (e.context["source_domain"], e.context["target_domain"])
+        per_pair[key] = per_pair.get(key, 0) + 1
+    assert max(per_pair.values()) <= 2  # ceil(6 / 3 directed pairs)
