@@ -3,7 +3,7 @@
 Generates a synthetic ml-32m folder in the real raw format (32M ratings, ~87K movies, ~200K
 users, 2M tags; cached between runs), then measures:
 
-- floor: a bare ``pyarrow.csv.read_csv`` of ratings.csv (what any reader must pay);
+- floor: a bare ``pyarrow.csv.read_csv`` of ratings.csv (what any reader must pay), best of 3;
 - build: ``itdr-build --sources movielens_32m`` end to end (read, all MovieLens cells, all
   configs, Parquet, card), in a child process, with its peak RSS.
 
@@ -44,11 +44,14 @@ def main() -> None:
         print(f"generated {raw} in {time.perf_counter() - started:.1f} s")
     size_mb = (raw / "ratings.csv").stat().st_size / 1e6
 
-    started = time.perf_counter()
-    table = pacsv.read_csv(raw / "ratings.csv")
-    floor = time.perf_counter() - started
-    rows = table.num_rows
-    del table
+    floors = []
+    for _ in range(3):  # the floor is the best of three: a conservative (low) denominator
+        started = time.perf_counter()
+        table = pacsv.read_csv(raw / "ratings.csv")
+        floors.append(time.perf_counter() - started)
+        rows = table.num_rows
+        del table
+    floor = min(floors)
 
     output = args.workdir / "itdr-out"
     command = [sys.executable, "-m", "itdr_hf", "--sources", "movielens_32m", "--data-dir", str(raw),
@@ -62,7 +65,7 @@ def main() -> None:
 
     print(f"{'ratings rows':<28}{rows:>14,}")
     print(f"{'ratings.csv size':<28}{size_mb:>12.0f} MB")
-    print(f"{'floor: pyarrow read_csv':<28}{floor:>12.2f} s")
+    print(f"{'floor: pyarrow read_csv':<28}{floor:>12.2f} s   (best of {', '.join(f'{f:.2f}' for f in floors)})")
     print(f"{'full build':<28}{build:>12.2f} s")
     print(f"{'build / floor':<28}{build / floor:>12.2f} x   (target <= 5)")
     print(f"{'peak RSS of the build':<28}{peak_gb:>12.2f} GB  (target <= 6)")

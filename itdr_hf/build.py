@@ -51,7 +51,9 @@ def build_dataset(
     repo_id: str = "itdr",
     references: ReferenceConfig | None = None,
     card_options: CardOptions | None = None,
+    workers: int = 1,
 ) -> BuildResult:
+    """Build into ``output``; ``workers`` processes generate cells in parallel (same rows as one)."""
     output = Path(output).absolute()
     selection = selection or Selection()
     config = config or BuildConfig()
@@ -60,7 +62,7 @@ def build_dataset(
     bars_were_on = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
-        result = _build_into(staging, output, selection, config, repo_id, references, card_options)
+        result = _build_into(staging, output, selection, config, repo_id, references, card_options, workers)
         _swap_into_place(staging, output)
         return result
     finally:
@@ -74,9 +76,10 @@ def _build_into(
     staging: Path, output: Path, selection: Selection, config: BuildConfig, repo_id: str,
     references: ReferenceConfig | None = None,
     card_options: CardOptions | None = None,
+    workers: int = 1,
 ) -> BuildResult:
     dl_manager = datasets.DownloadManager(dataset_name="itdr", download_config=datasets.DownloadConfig())
-    plan = run(selection, config, dl_manager, references)
+    plan = run(selection, config, dl_manager, references, workers=workers)
     built_sources = tuple(dict.fromkeys(c.source for c in plan.cells))
     subtasks = [name for name in ordered_names() if any(c.subtask == name for c in plan.cells)]
     infos: dict[str, datasets.DatasetInfo] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from typing import Sequence
 
@@ -32,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="Build from the small synthetic sample bundled with the package; no network.")
     parser.add_argument("--repo-id", default="itdr", help="Dataset id shown in the card's usage example.")
     parser.add_argument("--list", action="store_true", help="List the known sources and subtasks and exit.")
+    parser.add_argument(
+        "--workers", type=int, default=min(os.cpu_count() or 1, 4),
+        help="Processes generating cells in parallel; the output is identical for any number. Default: CPUs, at most 4.",
+    )
     group = parser.add_argument_group("construction options (defaults follow the paper)")
     for f in dataclasses.fields(BuildConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -79,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         result = build_dataset(
             args.output, selection, config, repo_id=args.repo_id, references=references,
-            card_options=CardOptions.from_arguments(args),
+            card_options=CardOptions.from_arguments(args), workers=args.workers,
         )
     except ItdrError as exc:
         print(f"itdr-build: error: {exc}", file=sys.stderr)

@@ -17,6 +17,23 @@ import pandas as pd
 from .tables import SourceTables
 
 
+def member_mask(values: pd.Series, wanted: object) -> np.ndarray:
+    """``values.isin(wanted)`` as a boolean array; a lookup table for small non-negative integer ids.
+
+    MovieLens ids are integers below a few hundred thousand: indexing a table of that size is 5-10x
+    faster than hashing 32M values, and this runs once per subtask.
+    """
+    array = values.to_numpy()
+    wanted = np.asarray(wanted)
+    if array.dtype.kind in "iu" and wanted.dtype.kind in "iu" and len(array):
+        low, high = int(array.min()), int(array.max())
+        if low >= 0 and high < 50_000_000:
+            table = np.zeros(high + 1, dtype=bool)
+            table[wanted[(wanted >= 0) & (wanted <= high)]] = True
+            return table[array]
+    return values.isin(wanted).to_numpy()
+
+
 @dataclass(frozen=True)
 class History:
     """One user's chronological interactions as plain arrays (cheap to slice, unlike DataFrames)."""
@@ -38,7 +55,7 @@ class Histories:
     """Chronological interactions of a set of users, one slice per user."""
 
     def __init__(self, interactions: pd.DataFrame, users: np.ndarray) -> None:
-        rows = interactions[interactions["user"].isin(users)]
+        rows = interactions[member_mask(interactions["user"], users)]
         # Ties in time keep file order: a stable sort on (user, timestamp).
         order = np.lexsort((np.arange(len(rows)), rows["timestamp"].to_numpy(), rows["user"].to_numpy()))
         self.rows = rows.iloc[order].reset_index(drop=True)
@@ -120,7 +137,7 @@ class SourceIndex:
         """Interactions whose item has a title: only those can be shown to a model."""
         inter = self.tables.interactions
         has_title = self.titles[self.titles.str.len() > 0].index
-        keep = inter["item"].isin(has_title)
+        keep = member_mask(inter["item"], has_title.to_numpy())
         return inter if bool(keep.all()) else inter[keep]
 
     @cached_property

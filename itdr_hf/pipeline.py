@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -128,7 +130,9 @@ def run(
     config: BuildConfig,
     dl_manager: "DownloadManager | None" = None,
     references: "ReferenceConfig | None" = None,
+    workers: int = 1,
 ) -> Plan:
+    """Read the selected sources and generate their cells; ``workers`` > 1 generates cells in parallel."""
     plan = Plan(selection, config, references=references)
     wanted = selection.cells()
     indexes: dict[str, SourceIndex | str] = {}
@@ -141,20 +145,16 @@ def run(
             if selection.strict:
                 raise
             indexes[name] = str(exc)
-    progress = tqdm(wanted, desc="cells", unit="cell", disable=None)
-    for subtask, source in progress:
-        progress.set_postfix_str(f"{subtask}/{source}")
+    keyed: list[tuple[str, str, tuple | None]] = []
+    for subtask, source in wanted:
         index = indexes[source]
-        if isinstance(index, str):
-            plan.skipped.append((subtask, source, index))
-            continue
-        reason = SUBTASKS.get(subtask)().unsupported(index)
+        reason = index if isinstance(index, str) else SUBTASKS.get(subtask)().unsupported(index)
         if reason:
             plan.skipped.append((subtask, source, reason))
             continue
-        key = (subtask, source, id(index), config.fingerprint())
-        if key not in _CELL_CACHE:
-            _CELL_CACHE[key] = make_cell(subtask, index, config)
+        keyed.append((subtask, source, (subtask, source, id(index), config.fingerprint())))
+    _generate_missing([(t, s, k) for t, s, k in keyed if k not in _CELL_CACHE], indexes, config, workers)
+    for subtask, source, key in keyed:
         if _CELL_CACHE[key].size == 0:
             plan.skipped.append((subtask, source, "no user or item meets the subtask's minimums"))
             continue
@@ -165,6 +165,37 @@ def run(
         reasons = "; ".join(f"{t}/{s}: {r}" for t, s, r in plan.skipped) or "nothing selected"
         raise ItdrError(f"no cell could be built ({reasons})")
     return plan
+
+
+_FORKED_INDEXES: dict = {}
+
+
+def _make_forked_cell(subtask: str, source: str, config: BuildConfig) -> Cell:
+    return make_cell(subtask, _FORKED_INDEXES[source], config)
+
+
+def _generate_missing(todo: list, indexes: dict, config: BuildConfig, workers: int) -> None:
+    """Generate cells into the cache. Cells are independent (each has its own seeded RNG), so
+    forked worker processes, which share the read sources copy-on-write, give the same rows as
+    one process does; without ``fork`` (Windows, macOS defaults) generation stays sequential."""
+    progress = tqdm(total=len(todo), desc="cells", unit="cell", disable=None)
+    if workers > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _FORKED_INDEXES.update({k: v for k, v in indexes.items() if not isinstance(v, str)})
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
+                futures = [(key, pool.submit(_make_forked_cell, subtask, source, config)) for subtask, source, key in todo]
+                for key, future in futures:
+                    _CELL_CACHE[key] = future.result()
+                    progress.update()
+        finally:
+            _FORKED_INDEXES.clear()
+    else:
+        for subtask, source, key in todo:
+            progress.set_postfix_str(f"{subtask}/{source}")
+            _CELL_CACHE[key] = make_cell(subtask, indexes[source], config)
+            progress.update()
+    progress.close()
 
 
 def with_references(cells: list[Cell], references: "ReferenceConfig") -> list[Cell]:

@@ -119,3 +119,9 @@ def test_unavailable_sources_are_skipped_with_the_reason(tmp_path, monkeypatch):
     with pytest.raises(ItdrError, match=r"no cell could be built \(rating_prediction/movielens_32m: movielens_32m: could not download"):
         build_dataset(tmp_path / "x", selection, BuildConfig())
     assert not (tmp_path / "x").exists()
+
+
+def test_parallel_cell_generation_gives_the_same_bytes(demo_build, tmp_path):
+    again = tmp_path / "parallel"
+    build_dataset(again, Selection(sources=MOVIELENS, demo=True, strict=True), BuildConfig(), workers=2)
+    assert digests(again) == digests(demo_build)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ..errors import DataError
 from ..tables import TextStore
+from .textio import first_undecodable_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -266,7 +267,7 @@ def read_tsv_strings(
             pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise _first_undecodable(path, encoding, bad.fix) or DataError(
+        raise first_undecodable_line(path, encoding, bad.fix, iter_raw_lines(path)) or DataError(
             path, f"cannot parse: {str(exc).splitlines()[0]}", fix=bad.fix
         ) from None
     bad.seen += table.num_rows
@@ -277,20 +278,6 @@ def read_tsv_strings(
     if table.num_rows == 0:
         raise DataError(path, "file has no readable rows", fix=bad.fix)
     return TsvTable(table, skip + 1, [skip + n for n, _, _ in invalid if n is not None])
-
-
-def _first_undecodable(path: Path, encoding: str, fix: str) -> DataError | None:
-    for number, raw in iter_raw_lines(path):
-        try:
-            raw.decode(encoding)
-        except UnicodeDecodeError as err:
-            return DataError(
-                path,
-                f"byte {raw[err.start:err.start + 1]!r} at column {err.start + 1} is not valid {encoding}",
-                line=number,
-                fix=f"the file must be {encoding}-encoded; {fix}",
-            )
-    return None
 
 
 class LineTextStore(TextStore):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -114,9 +113,8 @@ class MovieLens32M(Source):
 
 def _top_tags(texts: pd.DataFrame, index: pd.Index) -> pd.Series:
     """The most frequent tags per item (case-folded), most used first, ties alphabetical."""
-    empty = pd.Series([[] for _ in range(len(index))], index=index, dtype=object)
     if texts.empty:
-        return empty
+        return pd.Series([[] for _ in range(len(index))], index=index, dtype=object)
     counts = (
         texts.assign(tag=texts["text"].str.lower())
         .groupby(["item", "tag"], sort=False)
@@ -124,8 +122,8 @@ def _top_tags(texts: pd.DataFrame, index: pd.Index) -> pd.Series:
         .reset_index(name="n")
         .sort_values(["item", "n", "tag"], ascending=[True, False, True], kind="stable")
     )
-    top = counts.groupby("item", sort=False).head(TOP_TAGS).groupby("item", sort=False)["tag"].agg(list)
-    result = empty.copy()
-    common = top.index.intersection(index)
-    result.loc[common] = top.loc[common].to_numpy()
-    return result.map(lambda v: list(v) if isinstance(v, (list, np.ndarray)) else [])
+    top = counts.groupby("item", sort=False).head(TOP_TAGS)
+    tags_of: dict = {}
+    for item, tag in zip(top["item"].tolist(), top["tag"].tolist()):  # 20x faster than groupby().agg(list)
+        tags_of.setdefault(item, []).append(tag)
+    return pd.Series([tags_of.get(item, []) for item in index.tolist()], index=index, dtype=object)

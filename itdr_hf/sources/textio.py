@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -106,12 +106,7 @@ def _explain(
         try:
             text = raw.decode(decoder_name)
         except UnicodeDecodeError as err:
-            return DataError(
-                path,
-                f"byte {raw[err.start:err.start + 1]!r} at column {err.start + 1} is not valid {encoding}",
-                line=number,
-                fix=f"the file must be {encoding}-encoded; {fix}",
-            )
+            return decode_error(path, number, raw, err, encoding, fix)
         if not text.strip():
             continue
         values = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
@@ -225,7 +220,7 @@ def read_csv_strings(
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise _undecodable_line(path, encoding, bad.fix) or DataError(
+        raise first_undecodable_line(path, encoding, bad.fix) or DataError(
             path, f"cannot parse: {str(exc).splitlines()[0]}", fix=bad.fix
         ) from None
     bad.seen += table.num_rows
@@ -238,18 +233,25 @@ def read_csv_strings(
     return table
 
 
-def _undecodable_line(path: Path, encoding: str, fix: str) -> DataError | None:
+def decode_error(path: Path, number: int, raw: bytes, err: UnicodeDecodeError, encoding: str, fix: str) -> DataError:
+    return DataError(
+        path,
+        f"byte {raw[err.start:err.start + 1]!r} at column {err.start + 1} is not valid {encoding}",
+        line=number,
+        fix=f"the file must be {encoding}-encoded; {fix}",
+    )
+
+
+def first_undecodable_line(
+    path: Path, encoding: str, fix: str, lines: "Iterable[tuple[int, bytes]] | None" = None
+) -> DataError | None:
+    """The error for the first line that is not valid ``encoding`` (plain file lines unless ``lines`` given)."""
     decoder = codecs.lookup(encoding).name
-    for number, raw in enumerate(_lines(path), start=1):
+    for number, raw in lines if lines is not None else enumerate(_lines(path), start=1):
         try:
             raw.decode(decoder)
         except UnicodeDecodeError as err:
-            return DataError(
-                path,
-                f"byte {raw[err.start:err.start + 1]!r} at column {err.start + 1} is not valid {encoding}",
-                line=number,
-                fix=f"the file must be {encoding}-encoded; {fix}",
-            )
+            return decode_error(path, number, raw, err, encoding, fix)
     return None
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import BuildConfig
-from ..index import SourceIndex
+from ..index import SourceIndex, member_mask
 from ..splits import choose_units, choose_units_by_group
 from ..tables import CATEGORICAL, format_attribute
 from ..templates import render
@@ -42,7 +42,7 @@ class TargetUserIdentification(Subtask):
         if use_reviews and tables.texts.empty:
             return []
         authors = tables.texts.authors() if use_reviews else index.titled_interactions[["user", "item"]]
-        authors = authors[authors["item"].isin(index.item_pool)]
+        authors = authors[member_mask(authors["item"], index.item_pool)]
         writers = authors.groupby("item")["user"].nunique()
         raters = index.titled_interactions["item"].value_counts()
         eligible = writers.index[
@@ -109,7 +109,7 @@ class TargetUserIdentification(Subtask):
     def _rating_stats(index: SourceIndex, items: np.ndarray, config: BuildConfig) -> dict:
         tables = index.tables
         rows = index.titled_interactions
-        rows = rows[rows["item"].isin(items)]
+        rows = rows[member_mask(rows["item"], items)]
         out: dict = {item: {"n_raters": int(n)} for item, n in rows["item"].value_counts().items()}
         if not tables.has_ratings:
             return out
