@@ -162,9 +162,17 @@ def run(
     if references is not None and references.enabled:
         plan.cells = with_references(plan.cells, references)
     if not plan.cells:
-        reasons = "; ".join(f"{t}/{s}: {r}" for t, s, r in plan.skipped) or "nothing selected"
-        raise ItdrError(f"no cell could be built ({reasons})")
+        reasons = "\n".join(f"  - {line}" for line in skip_reasons(plan.skipped)) or "  - nothing selected"
+        raise ItdrError(f"no cell could be built:\n{reasons}")
     return plan
+
+
+def skip_reasons(skipped: list[tuple[str, str, str]]) -> list[str]:
+    """One line per distinct reason, naming the cells it cost (a missing source costs several)."""
+    cells: dict[str, list[str]] = {}
+    for subtask, source, reason in skipped:
+        cells.setdefault(reason, []).append(f"{subtask}/{source}")
+    return [f"{', '.join(names)}: {reason}" for reason, names in cells.items()]
 
 
 _FORKED_INDEXES: dict = {}

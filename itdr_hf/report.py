@@ -66,8 +66,9 @@ def as_table(stats: list[CellStats], skipped: list[tuple[str, str, str]], skippe
             f"{s.total:>6} {paper:>6} {s.avg_input_words:>6.0f} {s.avg_output_words:>6.1f}"
         )
     lines.append(f"{'total':<45} {sum(s.total for s in stats):>28}")
-    for subtask, source, reason in skipped:
-        lines.append(f"skipped {subtask}/{source}: {reason}")
+    from .pipeline import skip_reasons
+
+    lines.extend(f"skipped {line}" for line in skip_reasons(skipped))
     for info in skipped_lines:
         lines.append(f"skipped {info['skipped']} of {info['read']} lines in {info['file']} (first: {info['examples'][0]})")
     return "\n".join(lines)

@@ -116,7 +116,7 @@ def test_unavailable_sources_are_skipped_with_the_reason(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Source, "_download", offline)
     selection = Selection(subtasks=("rating_prediction",), data_dir=str(tmp_path))
-    with pytest.raises(ItdrError, match=r"no cell could be built \(rating_prediction/movielens_32m: movielens_32m: could not download"):
+    with pytest.raises(ItdrError, match=r"no cell could be built:\n  - rating_prediction/movielens_32m: movielens_32m: could not download"):
         build_dataset(tmp_path / "x", selection, BuildConfig())
     assert not (tmp_path / "x").exists()
 
