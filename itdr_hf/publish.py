@@ -299,7 +299,14 @@ def _digest(path: Path, kind: str) -> str:
 
 
 def _publish(folder: Path, options: PublishOptions, api, token: str, echo: Callable[[str], None]) -> PublishResult:
-    exists, head, remote, tags = _remote_state(api, options.repo_id)
+    try:
+        exists, head, remote, tags = _remote_state(api, options.repo_id)
+    except Exception as exc:  # noqa: BLE001 - a dry run offline still shows what would be uploaded
+        if not options.dry_run:
+            raise
+        echo(f"dry run: the Hub could not be read ({type(exc).__name__}); the plan below assumes an empty "
+             "repository, so deletions of files that vanished from the build and an existing tag are not shown")
+        exists, head, remote, tags = False, None, {}, set()
     plan = plan_release(folder, list(remote), options.version, repo_id=options.repo_id)
     tag_exists = plan.tag in tags
     if tag_exists and not options.force_tag:

@@ -191,3 +191,23 @@ def test_trusted_publishing_failure_is_a_clear_error(demo_build: Path, monkeypat
     with mock.patch("huggingface_hub.get_token", side_effect=OIDCError("Cannot request an OIDC id token")):
         with pytest.raises(PublishError, match="trusted publishing: OIDCError: Cannot request an OIDC id token"):
             publish(demo_build, _options(), api=_api(), echo=lambda s: None, validate=_no_validation)
+
+
+def test_dry_run_offline_still_shows_the_uploads(demo_build: Path):
+    api = _api()
+    api.dataset_info.side_effect = ConnectionError("Name or service not known")
+    out: list[str] = []
+    result = publish(demo_build, _options(dry_run=True), api=api, token=TOKEN, echo=out.append, validate=_no_validation)
+    assert result.commit_oid is None
+    assert "the Hub could not be read (ConnectionError)" in out[0]
+    assert any("+ README.md" in line for line in "\n".join(out).splitlines())
+    api.create_commit.assert_not_called()
+    api.create_tag.assert_not_called()
+
+
+def test_a_real_publish_offline_fails_cleanly(demo_build: Path):
+    api = _api()
+    api.dataset_info.side_effect = ConnectionError("Name or service not known")
+    with pytest.raises(PublishError, match="nothing was released"):
+        publish(demo_build, _options(), api=api, token=TOKEN, echo=lambda s: None, validate=_no_validation)
+    api.create_commit.assert_not_called()
