@@ -103,11 +103,13 @@ def _list() -> int:
     print("subtasks:")
     for name in ordered_names():
         print(f"  {name}: {', '.join(s for s in PAPER_CELLS.get(name, {}) if s in SOURCES) or '-'}")
-    print("sources:")
+    print("sources (folder under --data-dir: files):")
     for name in SOURCES.names():
         source = SOURCES.get(name)
-        how = "download" if source.remote else "manual download"
+        how = "downloads itself" if source.remote else "manual download"
+        folder = source.folder_names[0] if source.folder_names else name
         print(f"  {name}: {source.title} ({how}; {source.homepage})")
+        print(f"      {folder}/: {', '.join(source.required_files)}")
     return 0
 
 

@@ -122,7 +122,7 @@ class Amazon2023(Source):
 
     def find_in(self, data_dir: Path) -> Path | None:
         """A folder with at least one category's review and meta file; ``read`` checks the rest."""
-        for candidate in [data_dir, *(data_dir / name for name in self.folder_names)]:
+        for candidate in self.candidate_dirs(data_dir):
             if candidate.is_dir() and any(
                 category_file(candidate, p.name.split(".")[0][len("meta_"):]) is not None
                 for p in candidate.glob("meta_*.jsonl*")

@@ -73,8 +73,12 @@ class Source:
 
     # -- finding the raw files -------------------------------------------------------------
 
+    def candidate_dirs(self, data_dir: Path) -> list[Path]:
+        """Where a source's files may be: the data dir itself, a known folder name, or the registry name."""
+        return [data_dir, *(data_dir / name for name in dict.fromkeys((*self.folder_names, self.name)))]
+
     def find_in(self, data_dir: Path) -> Path | None:
-        for candidate in [data_dir, *(data_dir / name for name in self.folder_names)]:
+        for candidate in self.candidate_dirs(data_dir):
             if all((candidate / f).is_file() for f in self.required_files):
                 return candidate
         return None

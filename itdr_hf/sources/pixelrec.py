@@ -67,7 +67,7 @@ class PixelRec(Source):
     fix = "download Pixel200K.csv again from the links at https://github.com/westlake-repl/PixelRec"
 
     def find_in(self, data_dir: Path) -> Path | None:
-        for candidate in [data_dir, *(data_dir / name for name in self.folder_names)]:
+        for candidate in self.candidate_dirs(data_dir):
             if any(all((candidate / d / SUBSET).is_file() for d in layout) for layout in LAYOUTS):
                 return candidate
         return None
