@@ -114,7 +114,7 @@ class LastFM1K(Source):
         )
         events = events.drop(index=np.union1d(bad_time, no_artist))
         interactions = (
-            events.groupby(["user", "item"], sort=True)["timestamp"]
+            events.groupby(["user", "item"], sort=True, observed=True)["timestamp"]
             .agg(timestamp="min", weight="size")
             .reset_index()
         )

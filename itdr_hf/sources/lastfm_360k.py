@@ -64,7 +64,7 @@ class LastFM360K(Source):
         bad.finish()
         rows = pd.DataFrame({"user": table.column("user").to_pandas(), "item": artist.to_pandas(), "weight": plays})
         rows = rows.drop(index=np.union1d(bad_plays, no_artist))
-        interactions = rows.groupby(["user", "item"], sort=False)["weight"].sum().reset_index()
+        interactions = rows.groupby(["user", "item"], sort=False, observed=True)["weight"].sum().reset_index()
         interactions = interactions.sort_values(["user", "weight", "item"], kind="stable", ignore_index=True)
         interactions["weight"] = interactions["weight"].astype(np.float32)
         interactions.insert(2, "rating", np.float32(np.nan))

@@ -117,12 +117,12 @@ def _top_tags(texts: pd.DataFrame, index: pd.Index) -> pd.Series:
         return pd.Series([[] for _ in range(len(index))], index=index, dtype=object)
     counts = (
         texts.assign(tag=texts["text"].str.lower())
-        .groupby(["item", "tag"], sort=False)
+        .groupby(["item", "tag"], sort=False, observed=True)
         .size()
         .reset_index(name="n")
         .sort_values(["item", "n", "tag"], ascending=[True, False, True], kind="stable")
     )
-    top = counts.groupby("item", sort=False).head(TOP_TAGS)
+    top = counts.groupby("item", sort=False, observed=True).head(TOP_TAGS)
     tags_of: dict = {}
     for item, tag in zip(top["item"].tolist(), top["tag"].tolist()):  # 20x faster than groupby().agg(list)
         tags_of.setdefault(item, []).append(tag)

@@ -122,7 +122,7 @@ class CrossDomainRecommendation(Subtask):
         cut = target.loc[rank_from_end.to_numpy() == p - 1].set_index("user")["timestamp"]
         source = source[source["user"].isin(both)]
         before = source["timestamp"].to_numpy() < cut.reindex(source["user"].to_numpy()).to_numpy()
-        n_before = pd.Series(before).groupby(source["user"].to_numpy()).sum()
+        n_before = pd.Series(before).groupby(source["user"].to_numpy(), observed=True).sum()
         return n_before.index[n_before.to_numpy() >= h].to_numpy()
 
     @staticmethod

@@ -79,7 +79,7 @@ class InterestRecognition(Subtask):
                 f"ir_dislike_threshold ({config.ir_dislike_threshold}) must be below like_threshold ({config.like_threshold})"
             )
         reviewed = _sides(_reviewed(index), tables, config)
-        counts = reviewed.groupby(["user", "side"]).size().unstack(fill_value=0).reindex(columns=["liked", "disliked"], fill_value=0)
+        counts = reviewed.groupby(["user", "side"], observed=True).size().unstack(fill_value=0).reindex(columns=["liked", "disliked"], fill_value=0)
         eligible = counts.index[(counts["liked"] >= config.ir_liked) & (counts["disliked"] >= config.ir_disliked)].to_numpy()
         users, splits = choose_units(eligible, config, tables.name, "user", rng)
         chosen = _choose_pairs(reviewed[reviewed["user"].isin(users)], users, config, rng)
@@ -138,8 +138,8 @@ def _sides(reviewed: pd.DataFrame, tables, config: BuildConfig) -> pd.DataFrame:
         value, like, dislike = reviewed["rating"], tables.like_cutoff(config.like_threshold), tables.like_cutoff(config.ir_dislike_threshold)
     else:
         # The percentile of the weight among the user's reviewed items; ties share a rank.
-        ranks = reviewed.groupby("user")["weight"].rank(method="average")
-        sizes = reviewed.groupby("user")["weight"].transform("size")
+        ranks = reviewed.groupby("user", observed=True)["weight"].rank(method="average")
+        sizes = reviewed.groupby("user", observed=True)["weight"].transform("size")
         value = ((ranks - 1) / (sizes - 1)).where(sizes > 1)
         like, dislike = config.like_threshold, config.ir_dislike_threshold
     side = np.select([value >= like, value <= dislike], ["liked", "disliked"], "")

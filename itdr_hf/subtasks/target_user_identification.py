@@ -43,7 +43,7 @@ class TargetUserIdentification(Subtask):
             return []
         authors = tables.texts.authors() if use_reviews else index.titled_interactions[["user", "item"]]
         authors = authors[member_mask(authors["item"], index.item_pool)]
-        writers = authors.groupby("item")["user"].nunique()
+        writers = authors.groupby("item", observed=True)["user"].nunique()
         raters = index.titled_interactions["item"].value_counts()
         eligible = writers.index[
             (writers.to_numpy() >= config.tui_comments)
@@ -92,7 +92,7 @@ class TargetUserIdentification(Subtask):
     def _commenters(authors: pd.DataFrame, items: np.ndarray, config: BuildConfig, rng: np.random.Generator) -> pd.DataFrame:
         """``tui_comments`` distinct writers per item, seeded; only their texts are fetched."""
         pairs = authors[["item", "user"]].drop_duplicates().sort_values(["item", "user"], kind="stable")
-        groups = {item: users.to_numpy() for item, users in pairs.groupby("item", sort=False)["user"]}
+        groups = {item: users.to_numpy() for item, users in pairs.groupby("item", sort=False, observed=True)["user"]}
         chosen = []
         for item in items:
             users = groups[item]
@@ -110,14 +110,15 @@ class TargetUserIdentification(Subtask):
         tables = index.tables
         rows = index.titled_interactions
         rows = rows[member_mask(rows["item"], items)]
-        out: dict = {item: {"n_raters": int(n)} for item, n in rows["item"].value_counts().items()}
+        counts = rows["item"].value_counts()
+        out: dict = {item: {"n_raters": int(n)} for item, n in counts[counts.to_numpy() > 0].items()}
         if not tables.has_ratings:
             return out
         rated = rows[rows["rating"].notna()]
         cutoff = tables.like_cutoff(config.like_threshold)
         liked = rated[rated["rating"] >= cutoff]
-        summary = rated.groupby("item")["rating"].agg(["mean", "size"])
-        n_liked = liked.groupby("item").size()
+        summary = rated.groupby("item", observed=True)["rating"].agg(["mean", "size"])
+        n_liked = liked.groupby("item", observed=True).size()
         fans = _fan_profile(tables, liked)
         high = tables.rating_scale[1]
         step = 0.5 if tables.rating_decimals else 1.0
@@ -145,10 +146,10 @@ def _fan_profile(tables, liked: pd.DataFrame) -> dict:
         column = joined.dropna(subset=[spec.column])
         if column.empty:
             continue
-        counts = column.groupby(["item", spec.column]).size().reset_index(name="n")
+        counts = column.groupby(["item", spec.column], observed=True).size().reset_index(name="n")
         counts = counts.sort_values(["item", "n", spec.column], ascending=[True, False, True], kind="stable")
-        totals = column.groupby("item").size()
-        for item, top in counts.groupby("item", sort=False).head(1).set_index("item").iterrows():
+        totals = column.groupby("item", observed=True).size()
+        for item, top in counts.groupby("item", sort=False, observed=True).head(1).set_index("item").iterrows():
             share = int(round(100 * top["n"] / totals[item]))
             profile.setdefault(item, []).append({"name": spec.name, "value": str(top[spec.column]), "share": share})
     return profile
