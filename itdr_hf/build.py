@@ -44,6 +44,7 @@ class BuildResult:
     skipped: tuple[tuple[str, str, str], ...]
     skipped_lines: tuple[dict, ...] = ()
     warnings: tuple[str, ...] = ()
+    sources: dict = dataclasses.field(default_factory=dict)  # per source: see pipeline.source_report
 
 
 def build_dataset(
@@ -135,9 +136,11 @@ def _build_into(
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     stats = [cell_stats(c) for c in plan.cells]
     _write_card(staging, plan, infos, stats, repo_id, card_options or CardOptions())
-    report = {"generator": MARKER, **as_json(stats, plan.skipped, plan.skipped_lines)}
+    report = {"generator": MARKER, **as_json(stats, plan.skipped, plan.skipped_lines, plan.sources)}
     (staging / "build_report.json").write_text(json.dumps(report, indent=2) + "\n")
-    return BuildResult(output, tuple(infos), tuple(stats), tuple(plan.skipped), tuple(plan.skipped_lines))
+    return BuildResult(
+        output, tuple(infos), tuple(stats), tuple(plan.skipped), tuple(plan.skipped_lines), sources=dict(plan.sources)
+    )
 
 
 def _write_card(

@@ -144,7 +144,7 @@ def _main(args: argparse.Namespace) -> int:
     except ItdrError as exc:
         print(f"itdr-build: error: {exc}", file=sys.stderr)
         return 2
-    print(as_table(list(result.stats), list(result.skipped), list(result.skipped_lines)))
+    print(as_table(list(result.stats), list(result.skipped), list(result.skipped_lines), result.sources))
     print(f"\nwrote {result.output} with configs: {', '.join(result.configs)}")
     print(f'load it with: load_dataset("{result.output}", "{result.configs[0]}")')
     for warning in result.warnings:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .cells import Cell, make_cell
 from .config import BuildConfig
-from .errors import ConfigError, ItdrError, SourceUnavailable
+from .errors import ConfigError, DataError, ItdrError, SourceUnavailable
 from .index import SourceIndex
 from .matrix import cells_for, paper_sources
 from .sources import SOURCES, Source
@@ -78,6 +78,7 @@ class Plan:
     cells: list[Cell] = field(default_factory=list)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     skipped_lines: list[dict] = field(default_factory=list)
+    sources: dict[str, dict] = field(default_factory=dict)  # per source: rows read, rows dropped, absent inputs
     references: "ReferenceConfig | None" = None  # who wrote the IR/TUI references (for the card)
 
 
@@ -138,8 +139,10 @@ def run(
     indexes: dict[str, SourceIndex | str] = {}
     for name in dict.fromkeys(source for _, source in wanted):
         try:
-            root = source_dir(SOURCES.get(name)(), selection, dl_manager)
+            source = SOURCES.get(name)()
+            root = source_dir(source, selection, dl_manager)
             indexes[name] = load_source(name, root, config)
+            plan.sources[name] = source_report(source, root, indexes[name], config)
             plan.skipped_lines.extend(s for s in indexes[name].tables.skipped_lines if s.get("skipped"))
         except SourceUnavailable as exc:
             if selection.strict:
@@ -165,6 +168,31 @@ def run(
         reasons = "\n".join(f"  - {line}" for line in skip_reasons(plan.skipped)) or "  - nothing selected"
         raise ItdrError(f"no cell could be built:\n{reasons}")
     return plan
+
+
+def source_report(source: Source, root: Path, index: SourceIndex, config: BuildConfig) -> dict:
+    """What reading a source dropped or lacked, for the report; too many unknown items fail the build.
+
+    Rows naming an item the item file lacks can never be shown to a model, so they are skipped,
+    but counted against ``max_bad_line_fraction`` like unreadable lines: a truncated item file
+    would otherwise shrink the build silently.
+    """
+    rows = len(index.tables.interactions)
+    unknown, examples = index.unknown_item_rows
+    if unknown > config.max_bad_line_fraction * rows:
+        raise DataError(
+            root,
+            f"{source.name}: {unknown:,} of {rows:,} interactions ({unknown / max(rows, 1):.2%}) name an item missing "
+            f"from the item file (first: {', '.join(examples)}); at most {config.max_bad_line_fraction:g} may",
+            fix="check that the item file is complete (re-download or re-extract it), or raise --max-bad-line-fraction "
+            "to skip these rows",
+        )
+    return {
+        "interactions": rows,
+        "unknown_item_rows": unknown,
+        "unknown_item_examples": examples,
+        "absent_optional_files": source.absent_optional_files(root),
+    }
 
 
 def skip_reasons(skipped: list[tuple[str, str, str]]) -> list[str]:

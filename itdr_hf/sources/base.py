@@ -67,9 +67,15 @@ class Source:
     remote: ClassVar[RemoteArchive | tuple[RemoteFile, ...] | None] = None
     manual_download: ClassVar[str] = ""
     demo_folder: ClassVar[str | None] = None
+    # Files the source reads when present, and what their absence changes (said in the build report).
+    # A file with only a header counts as absent.
+    optional_files: ClassVar[dict[str, str]] = {}
 
     def read(self, root: Path, config: "BuildConfig") -> SourceTables:
         raise NotImplementedError
+
+    def absent_optional_files(self, root: Path) -> dict[str, str]:
+        return {name: effect for name, effect in self.optional_files.items() if not has_rows(root / name)}
 
     # -- finding the raw files -------------------------------------------------------------
 
@@ -153,6 +159,19 @@ class Source:
             except Exception as exc:  # noqa: BLE001
                 raise SourceUnavailable(f"{self.name}: could not fetch the checksum {self.remote.md5_url}: {exc}") from None
             verify_digest(archive, "md5", expected)
+
+
+def has_rows(path: Path) -> bool:
+    """Whether ``path`` is a file with a non-blank line after its first (the header); reads only that far."""
+    if not path.is_file():
+        return False
+    seen = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            seen += bool(line.strip())
+            if seen > 1:
+                return True
+    return False
 
 
 def verify_digest(path: Path, algorithm: str, expected: str) -> None:

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ..config import BuildConfig
 from ..tables import FrameTextStore, SourceTables
-from .base import RemoteArchive, Source, register_source
+from .base import RemoteArchive, Source, has_rows, register_source
 from .textio import read_csv_table
 
 HARPER_KONSTAN = """@article{harper2015movielens,
@@ -59,6 +59,10 @@ class MovieLens32M(Source):
         md5_url="https://files.grouplens.org/datasets/movielens/ml-32m.zip.md5",
     )
     demo_folder = "ml-32m"
+    optional_files = {
+        "tags.csv": "no user tags: movies have no tags, and target user identification describes raters "
+        "(tui_evidence 'auto') instead of showing their tags",
+    }
     fix = "download ml-32m.zip from https://grouplens.org/datasets/movielens/32m/ and unzip it"
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
@@ -99,7 +103,7 @@ class MovieLens32M(Source):
         )
 
     def _read_tags(self, path: Path) -> pd.DataFrame:
-        if not path.is_file():
+        if not has_rows(path):  # absent or only a header: the same thing, no tags
             return pd.DataFrame({"user": [], "item": [], "text": [], "timestamp": []})
         tags = read_csv_table(
             path,
