@@ -7,10 +7,16 @@ file once and generates each cell once.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -210,6 +216,41 @@ def _make_forked_cell(subtask: str, source: str, config: BuildConfig) -> Cell:
     return make_cell(subtask, _FORKED_INDEXES[source], config)
 
 
+def _worker_init(parent: int) -> None:
+    """A worker dies with the build that forked it, even one killed with SIGKILL, and leaves Ctrl-C
+    and SIGTERM to the parent (which stops the workers and cleans up) instead of printing tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not _parent_death_signal():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _parent_death_signal() -> bool:
+    """Linux's PR_SET_PDEATHSIG: the kernel sends SIGKILL to this process when its parent exits."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API before Python 3.14
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join(timeout=5)
+
+
 def _generate_missing(todo: list, indexes: dict, config: BuildConfig, workers: int) -> None:
     """Generate cells into the cache. Cells are independent (each has its own seeded RNG), so
     forked worker processes, which share the read sources copy-on-write, give the same rows as
@@ -217,14 +258,20 @@ def _generate_missing(todo: list, indexes: dict, config: BuildConfig, workers: i
     progress = tqdm(total=len(todo), desc="cells", unit="cell", disable=None)
     if workers > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
         _FORKED_INDEXES.update({k: v for k, v in indexes.items() if not isinstance(v, str)})
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+        )
         try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
-                futures = [(key, pool.submit(_make_forked_cell, subtask, source, config)) for subtask, source, key in todo]
-                for key, future in futures:
-                    _CELL_CACHE[key] = future.result()
-                    progress.update()
+            futures = [(key, pool.submit(_make_forked_cell, subtask, source, config)) for subtask, source, key in todo]
+            for key, future in futures:
+                _CELL_CACHE[key] = future.result()
+                progress.update()
+        except BaseException:
+            _kill_workers(pool)  # Ctrl-C, SIGTERM or a failed cell: the other cells are not wanted any more
+            raise
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             _FORKED_INDEXES.clear()
     else:
         for subtask, source, key in todo:
