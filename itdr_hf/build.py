@@ -12,7 +12,9 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,3 +193,15 @@ def _swap_into_place(staging: Path, output: Path) -> None:
         shutil.rmtree(final, ignore_errors=True)
         raise ItdrError(f"cannot replace --output {output}: {exc.strerror or exc}; the earlier build, if any, is unchanged") from None
     shutil.rmtree(old, ignore_errors=True)
+
+
+class _CallableModule(types.ModuleType):
+    """``itdr_hf.build`` names both the package's function and this module; importing the module
+    sets the package attribute to the module, so the module forwards calls to :func:`build_dataset`
+    and ``itdr_hf.build(...)`` works however often it is called."""
+
+    def __call__(self, *args, **kwargs) -> BuildResult:
+        return build_dataset(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
