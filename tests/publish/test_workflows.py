@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,49 @@ def test_pypi_job_publishes_both_packages_by_trusted_publishing():
 def test_tokens_reach_commands_only_through_the_environment(name: str):
     for job in _load(name)["jobs"].values():
         assert "HF_TOKEN" not in _runs(job)
+
+
+def _fetch_step(job: dict) -> str:
+    return next(step["run"] for step in job["steps"] if "ml-latest-small" in step.get("name", ""))
+
+
+def test_ci_fetches_the_real_movielens_sample_pinned_to_the_tested_copy(ml_small):
+    """GitHub has no ../shared/data: CI fetches the zip before the tests and checks the content we test on."""
+    job = _load("ci.yml")["jobs"]["test"]
+    names = [step.get("name", "") for step in job["steps"]]
+    assert names.index("Fetch ml-latest-small (checksum-pinned)") < names.index("Test")
+    script = _fetch_step(job)
+    assert "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip" in script
+    pinned = sorted(line.strip() for line in script.splitlines() if line.strip().endswith(".csv") and "  " in line.strip())
+    assert pinned == sorted((ml_small / "SHA256SUMS").read_text().splitlines())
+
+
+def _run_fetch(tmp_path: Path, files: dict[str, bytes], name: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """The step's script, with a stand-in curl that serves a zip of ``files``."""
+    source = tmp_path / name / "zipsrc" / "ml-latest-small"
+    source.mkdir(parents=True)
+    for file, data in files.items():
+        (source / file).write_bytes(data)
+    archive = tmp_path / name / "ml.zip"
+    subprocess.run(["zip", "-qr", str(archive), "ml-latest-small"], cwd=source.parent, check=True)
+    bin_dir = tmp_path / name / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "curl").write_text(f'#!/bin/sh\nwhile [ "$1" != "-o" ]; do shift; done\ncp {archive} "$2"\n')
+    (bin_dir / "curl").chmod(0o755)
+    workspace = tmp_path / name / "work" / "itdr"
+    workspace.mkdir(parents=True)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    script = _fetch_step(_load("ci.yml")["jobs"]["test"])
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=workspace, env=env, capture_output=True, text=True)
+    return result, tmp_path / name / "work" / "shared" / "data" / "ml-latest-small"
+
+
+@pytest.mark.skipif(not all(shutil.which(t) for t in ("bash", "unzip", "zip", "sha256sum")), reason="needs zip tools")
+def test_ci_fetch_step_unpacks_and_verifies(ml_small, tmp_path):
+    files = {csv.name: csv.read_bytes().replace(b"\n", b"\r\n") for csv in ml_small.glob("*.csv")}  # CRLF too
+    result, fetched = _run_fetch(tmp_path, files, "good")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (fetched / "ratings.csv").read_bytes() == (ml_small / "ratings.csv").read_bytes()
+    files["ratings.csv"] = files["ratings.csv"][:-100]  # upstream changed: the job must stop
+    result, _ = _run_fetch(tmp_path, files, "changed")
+    assert result.returncode != 0 and "ratings.csv: FAILED" in result.stdout
