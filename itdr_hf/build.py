@@ -20,15 +20,20 @@ from pathlib import Path
 
 import datasets
 
-from . import __version__
+from . import __version__, card
 from .builder import CITATION, Itdr
-from .config import BuildConfig
-from . import card
 from .card import CardOptions
+from .config import BuildConfig
 from .errors import ItdrError
 from .export import card_data, drop_empty_splits, place_parquet
 from .features import ALL
-from .outdir import MARKER, check_output, previous_total, remove_stale_staging, staging_prefix
+from .outdir import (
+    MARKER,
+    check_output,
+    previous_total,
+    remove_stale_staging,
+    staging_prefix,
+)
 from .pipeline import Plan, Selection, clear_caches, run
 from .references.config import ReferenceConfig
 from .report import CellStats, as_json, cell_stats
@@ -101,10 +106,11 @@ def _collapse_warning(output: Path, before: int | None, after: int) -> tuple[str
     """A rebuild with far fewer rows than the build it replaced usually means broken inputs."""
     if before is None or before < 10 or after * 2 > before:
         return ()
-    return (
+    warning = (
         f"WARNING: this build has {after:,} rows; the build it replaced in {output} had {before:,} "
-        f"({100 * (before - after) / before:.0f}% fewer). Check the inputs: build_report.json lists the skipped lines.",
+        f"({100 * (before - after) / before:.0f}% fewer). Check the inputs: build_report.json lists the skipped lines."
     )
+    return (warning,)
 
 
 def _build_into(

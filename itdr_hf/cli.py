@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import signal
 import sys
-import re
 from typing import Sequence
 
 from .config import BuildConfig, help_with_default
@@ -97,7 +97,7 @@ class _Terminated(BaseException):
     """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so the build's cleanup runs."""
 
 
-def _on_sigterm(signum, frame):  # noqa: ARG001 - signal handler signature
+def _on_sigterm(signum, frame):
     raise _Terminated()
 
 

@@ -108,7 +108,7 @@ def test_a_read_only_folder_gives_one_line(tmp_path):
     try:
         result = subprocess.run(
             [sys.executable, "-m", "itdr_hf", *SMALL_ARGS, "--output", str(locked / "itdr")],
-            capture_output=True, text=True,
+            capture_output=True, text=True, check=False,
         )
     finally:
         locked.chmod(0o755)
@@ -118,7 +118,7 @@ def test_a_read_only_folder_gives_one_line(tmp_path):
 
 
 def test_stale_staging_of_dead_builds_is_removed(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=False)
     pid = int(dead.stdout)
     stale = tmp_path / f".itdr.partial-{pid}-abcd1234"
     live = tmp_path / f".itdr.partial-{os.getppid()}-abcd1234"  # a running process's: kept

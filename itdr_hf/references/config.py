@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
 from ..config import help_with_default
+from ..errors import ConfigError
 
 WRITERS = ("derived", "openai", "transformers")
 ON_FAILURE = ("fail", "keep-derived")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pyarrow as pa
@@ -59,7 +60,7 @@ class MovieLens32M(Source):
         md5_url="https://files.grouplens.org/datasets/movielens/ml-32m.zip.md5",
     )
     demo_folder = "ml-32m"
-    optional_files = {
+    optional_files: ClassVar[dict[str, str]] = {
         "tags.csv": "no user tags: movies have no tags, and target user identification describes raters "
         "(tui_evidence 'auto') instead of showing their tags",
     }
