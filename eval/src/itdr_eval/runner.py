@@ -222,6 +222,9 @@ def _write_results(cfg: EvalConfig, tasks: list[Task], eval_rows: dict[str, list
             "misses": "unparseable / hallucinated / duplicate answers are scored as misses and stay in every "
                       "denominator; RP miss = worst in-scale error; numeric attribute miss = spread of the "
                       "cell's references (>= 1)",
+            "clamping": "RP predictions are clamped to the rating scale; numeric attribute predictions are "
+                        "clamped to the range of the cell's references before their error is taken, so a "
+                        "wrong answer never scores worse than a miss",
             "tie_break": "likelihood ties keep the prompt's candidate order",
         },
         "cells": cells,

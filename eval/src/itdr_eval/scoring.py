@@ -65,7 +65,9 @@ def score_attributes(row: Mapping[str, Any], parsed: Mapping[str, str]) -> dict[
         pred = parsed.get(name)
         if kind == "numeric":
             value = parse_number(pred) if pred is not None else None
-            out[name] = {"kind": kind, "ref": float(ref), "error": None if value is None else value - float(ref)}
+            # the raw error; aggregation clamps the prediction to the cell's reference range first
+            out[name] = {"kind": kind, "ref": float(ref), "pred": value,
+                         "error": None if value is None else value - float(ref)}
         else:
             out[name] = {"kind": kind, "correct": M.exact_match(pred, ref)}
     return {"attributes": out}
@@ -164,6 +166,15 @@ def aggregate_cell(task: Task, records: Sequence[Mapping[str, Any]]) -> dict[str
     return out
 
 
+def _clamped_error(v: Mapping[str, Any], lo: float, hi: float) -> float:
+    """A numeric attribute's error after clamping the prediction to the cell's reference range
+    ``[lo, hi]``, so that a wrong answer (``age:1998``) never scores worse than a miss."""
+    pred = v.get("pred")
+    if pred is None:
+        pred = v["ref"] + v["error"]
+    return M.clamp(float(pred), lo, hi) - v["ref"]
+
+
 def _aggregate_attributes(scores: Sequence[Mapping[str, Any]]) -> tuple[dict[str, float], list[float]]:
     by_name: dict[str, list[dict[str, Any]]] = {}
     for s in scores:
@@ -176,7 +187,8 @@ def _aggregate_attributes(scores: Sequence[Mapping[str, Any]]) -> tuple[dict[str
         if vals[0]["kind"] == "numeric":
             refs = [v["ref"] for v in vals]
             miss = M.numeric_miss_error(refs)
-            value = M.rmse(miss if v["error"] is None else v["error"] for v in vals)
+            lo, hi = min(refs), max(refs)
+            value = M.rmse(miss if v["error"] is None else _clamped_error(v, lo, hi) for v in vals)
             metrics[f"rmse[{name}]"] = value
             normalised.append(M.error_to_score(value, miss))
         else:
