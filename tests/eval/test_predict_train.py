@@ -91,3 +91,59 @@ def test_batched_generation_equals_single(loaded):
     batched = pred.generate(prompts, 6)
     single = [pred.generate([p], 6)[0] for p in prompts]
     assert batched == single and any(batched)
+
+
+def test_likelihood_rp_scores_the_dataset_answer_strings(loaded, monkeypatch):
+    """Regression (issue 11, defect 2): options were '4', '5' while MovieLens targets are '4.0', '5.0'."""
+    from itdr_eval.scoring import rating_option_strings
+    from itdr_eval.tasks import get_task
+
+    rows = [{**make_rows("rating_prediction", "train")[0], "rating": r, "output": f"{r:.1f}"} for r in (4.0, 5.0, 3.5)]
+    strings = rating_option_strings(rows)
+    assert strings[(0.5, 5.0)][5.0] == "5.0" and strings[(0.5, 5.0)][1.0] == "1.0" and strings[(0.5, 5.0)][3.5] == "3.5"
+    pred = Predictor(loaded.model.eval(), loaded.tokenizer, PromptFormat("chat"), "cpu", rating_strings=strings)
+    seen = []
+    monkeypatch.setattr(pred, "option_scores", lambda p, comps: seen.extend(comps) or [float(i) for i in range(len(comps))])
+    rec = pred.likelihood_record(get_task("rp"), rows[0], None)
+    assert "5.0<|im_end|>\n" in seen and "5<|im_end|>\n" not in seen
+    assert rec["raw"]["options"][-1] == "5.0" and rec["parsed"] == 5.0
+
+
+def test_same_seed_gives_the_same_lora_initialisation(tiny_model):
+    """Regression (issue 11, defect 3): get_peft_model drew LoRA A before the Trainer seeded."""
+    from itdr_eval.config import EvalConfig
+    from itdr_eval.train import init_lora
+
+    cfg = EvalConfig(model=tiny_model, seed=42)
+    weights = []
+    for noise in (1, 2):
+        torch.manual_seed(noise)  # whatever ran before must not matter
+        peft = init_lora(cfg, load_model(tiny_model, dtype=torch.float32).model)
+        weights.append({k: v.clone() for k, v in peft.state_dict().items() if "lora_A" in k})
+    assert weights[0] and all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    other = init_lora(EvalConfig(model=tiny_model, seed=7), load_model(tiny_model, dtype=torch.float32).model)
+    assert any(not torch.equal(v, weights[0][k]) for k, v in other.state_dict().items() if k in weights[0])
+
+
+def test_generation_ignores_the_models_own_generation_config(tiny_model):
+    """Regression (issue 11, defect 4): a shipped repetition penalty / n-gram ban changed "greedy" answers."""
+    from itdr_eval.generation import generation_settings
+
+    clean = load_model(tiny_model, dtype=torch.float32).model.eval()
+    dirty = load_model(tiny_model, dtype=torch.float32).model.eval()
+    dirty.generation_config.repetition_penalty = 1.8
+    dirty.generation_config.no_repeat_ngram_size = 2
+    dirty.generation_config.do_sample = True
+    dirty.generation_config.temperature = 5.0
+    tok = load_model(tiny_model, dtype=torch.float32).tokenizer
+    rows = make_rows("interest_recognition", "test")[:2]
+    p_clean = Predictor(clean, tok, PromptFormat("chat"), "cpu")
+    p_dirty = Predictor(dirty, tok, PromptFormat("chat"), "cpu")
+    prompts = [p_clean.prompt_ids(r)[1] for r in rows]
+    assert p_dirty.generate(prompts, 16) == p_clean.generate(prompts, 16)
+    assert dirty.generation_config.repetition_penalty == 1.8  # the model itself is left as it was
+    # an explicit override is applied, and recorded
+    p_pen = Predictor(clean, tok, PromptFormat("chat"), "cpu", gen_kwargs={"repetition_penalty": 1.8, "no_repeat_ngram_size": 2})
+    assert p_pen.generate(prompts, 16) != p_clean.generate(prompts, 16)
+    assert generation_settings({"repetition_penalty": 1.8})["repetition_penalty"] == 1.8
+    assert generation_settings()["do_sample"] is False and generation_settings()["repetition_penalty"] == 1.0

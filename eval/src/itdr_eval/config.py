@@ -122,6 +122,12 @@ class EvalConfig:
         "",
         "Per-task generation budget overrides, e.g. 'rp=8,tkr=512' (defaults: rp 8, tkr/cdr 512, nir 64, uap 96, ir/tui 256).",
     )
+    gen_kwargs: str = _opt(
+        "",
+        "Generation overrides on top of greedy decoding with no penalties, as key=value pairs or a JSON "
+        "object, e.g. 'repetition_penalty=1.05' or 'do_sample=true,temperature=0.7'. Nothing is inherited "
+        "from the model's own generation_config; the settings used are recorded in results.json.",
+    )
     likelihood_norm: str = _opt(
         "mean",
         "How an option's token log-probabilities are combined: 'mean' (length-normalised) or 'sum'.",

@@ -36,6 +36,10 @@ class Predictor:
     device: Any
     max_length: int = 8192
     likelihood_norm: str = "mean"
+    gen_kwargs: Mapping[str, Any] | None = None  # --gen-kwargs overrides of generation.GREEDY
+    # RP likelihood options: per (rating_min, rating_max) the exact answer string of each scale value,
+    # as the dataset writes it (see scoring.rating_option_strings); None = formatted with format_rating
+    rating_strings: Mapping[tuple[float, float], Mapping[float, str]] | None = None
 
     def __post_init__(self) -> None:
         tok = self.tokenizer
@@ -64,12 +68,12 @@ class Predictor:
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> list[str]:
         import torch
 
+        from .generation import generation_config, no_inherited_generation_config
+
         ids, mask = self._left_pad(prompts)
-        with torch.inference_mode():
-            out = self.model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
-                pad_token_id=self.pad_id, eos_token_id=self.stop_ids,
-            )
+        gc = generation_config(max_new_tokens, self.pad_id, self.stop_ids, self.gen_kwargs)
+        with torch.inference_mode(), no_inherited_generation_config(self.model):
+            out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=gc)
         new = out[:, ids.shape[1]:]
         return [self.tokenizer.decode(seq, skip_special_tokens=True).strip() for seq in new]
 
@@ -97,8 +101,10 @@ class Predictor:
     def likelihood_record(self, task: Task, row: Mapping[str, Any], opts: ScoringOptions) -> dict[str, Any]:
         prompt, p_ids = self.prompt_ids(row)
         if task.answer == "rating":
-            values = rating_options(float(row["rating_min"]), float(row["rating_max"]))
-            options = [format_rating(v) for v in values]
+            lo, hi = float(row["rating_min"]), float(row["rating_max"])
+            values = rating_options(lo, hi)
+            strings = (self.rating_strings or {}).get((lo, hi))
+            options = [strings[v] if strings else format_rating(v) for v in values]
         else:
             options = list(row["candidates"])
         if task.answer == "ranking":

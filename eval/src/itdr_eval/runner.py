@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from .config import EvalConfig, config_to_dict, validate
+from .generation import generation_settings, parse_gen_kwargs
 from .scoring import ScoringOptions, aggregate_cell
 from .tasks import Task, max_new_tokens_table, parse_task_list
 
@@ -42,6 +43,23 @@ def _load_eval_rows(cfg: EvalConfig, tasks: list[Task]) -> tuple[dict[str, list[
         fps[t.name] = getattr(ds, "_fingerprint", "")
         rows[t.name] = select_rows(ds, cfg.subset, cfg.limit)
     return rows, fps
+
+
+def _rating_strings(cfg: EvalConfig, tasks: list[Task]) -> dict[tuple[float, float], dict[float, str]]:
+    """RP answer strings as the dataset writes them (train split of the tuning data, plus the test split)."""
+    from .data import load_split
+    from .scoring import rating_option_strings
+
+    if not any(t.answer == "rating" for t in tasks):
+        return {}
+    rows: list[dict[str, Any]] = []
+    for path, split in ((cfg.train_dataset or cfg.dataset, "train"), (cfg.dataset, "test")):
+        try:
+            ds = load_split(path, "rating_prediction", split, cfg.revision)
+        except Exception:  # noqa: BLE001 - a dataset without this split contributes nothing
+            continue
+        rows += ds.select_columns([c for c in ("rating", "rating_min", "rating_max", "output") if c in ds.column_names]).to_list()
+    return rating_option_strings(rows)
 
 
 def _load_train_rows(cfg: EvalConfig) -> list[dict[str, Any]]:
@@ -146,6 +164,7 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     state = PartialState(cpu=not torch.cuda.is_available())
     tasks = parse_task_list(cfg.tasks)
     budgets = max_new_tokens_table(cfg.max_new_tokens)
+    gen_kwargs = parse_gen_kwargs(cfg.gen_kwargs)
     opts = ScoringOptions(fuzzy_threshold=cfg.fuzzy_threshold, bleu_tokenize=cfg.bleu_tokenize, rouge_stemmer=cfg.rouge_stemmer)
     os.makedirs(cfg.output, exist_ok=True)
     timings: dict[str, Any] = {}
@@ -178,7 +197,9 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
         model.eval()
         fmt = resolve_format(tokenizer, cfg.prompt_format)
         model_info["prompt_format"] = fmt.kind
-        predictor = Predictor(model, tokenizer, fmt, state.device, cfg.max_length, cfg.likelihood_norm)
+        predictor = Predictor(model, tokenizer, fmt, state.device, cfg.max_length, cfg.likelihood_norm,
+                              gen_kwargs=gen_kwargs, rating_strings=_rating_strings(cfg, tasks))
+        model_info["generation_config"] = generation_settings(gen_kwargs)
         timings["predict"] = {}
         for t in tasks:
             start = time.perf_counter()

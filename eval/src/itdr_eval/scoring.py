@@ -39,6 +39,27 @@ def rating_options(rating_min: float, rating_max: float) -> list[float]:
     return [rating_min + i * step for i in range(n + 1)]
 
 
+def rating_option_strings(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[float, float], dict[float, str]]:
+    """Per rating scale ``(rating_min, rating_max)``: the exact answer string of every scale value, as
+    the dataset's ``output`` column writes it (MovieLens targets are ``'4.0'``, not ``'4'``).
+
+    A value never seen in ``rows`` is written like the seen ones: with as many decimals as the
+    outputs of that scale use. Likelihood RP scores these strings, so the options are the answers
+    the model was trained to produce.
+    """
+    seen: dict[tuple[float, float], dict[float, str]] = {}
+    for r in rows:
+        if r.get("rating") is None or r.get("output") is None:
+            continue
+        key = (float(r["rating_min"]), float(r["rating_max"]))
+        seen.setdefault(key, {}).setdefault(float(r["rating"]), str(r["output"]).strip())
+    out: dict[tuple[float, float], dict[float, str]] = {}
+    for (lo, hi), by_value in seen.items():
+        decimals = max((len(s.partition(".")[2]) for s in by_value.values()), default=0)
+        out[(lo, hi)] = {v: by_value.get(v, f"{v:.{decimals}f}") for v in rating_options(lo, hi)}
+    return out
+
+
 def score_rating(row: Mapping[str, Any], parsed: float | None) -> dict[str, Any]:
     lo, hi, ref = float(row["rating_min"]), float(row["rating_max"]), float(row["rating"])
     err = M.rating_error(parsed, ref, lo, hi)

@@ -60,6 +60,19 @@ def lora_config(cfg: EvalConfig):
                       target_modules=target, task_type="CAUSAL_LM")
 
 
+def init_lora(cfg: EvalConfig, model: Any):
+    """Wrap ``model`` with fresh LoRA weights drawn under ``--seed``.
+
+    ``Trainer`` seeds only when it is built, after ``get_peft_model`` has already drawn the LoRA
+    ``A`` matrices; seeding here makes the same seed give the same adapter.
+    """
+    from peft import get_peft_model
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    return get_peft_model(model, lora_config(cfg))
+
+
 def training_arguments(cfg: EvalConfig, checkpoint_dir: str, dtype):
     import torch
     from transformers import TrainingArguments
@@ -95,7 +108,6 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
 
     Returns the trained PEFT model and a summary (steps, tokens, seconds, loss).
     """
-    from peft import get_peft_model
     from tqdm.auto import tqdm
     from transformers import Trainer
     from transformers.trainer_utils import get_last_checkpoint
@@ -108,7 +120,7 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
         model.enable_input_require_grads()
     use_cache = model.config.use_cache
     model.config.use_cache = False  # no KV cache while training
-    model = get_peft_model(model, lora_config(cfg))
+    model = init_lora(cfg, model)
     ckpt_dir = os.path.join(output_dir, "checkpoints")
     args = training_arguments(cfg, ckpt_dir, dtype)
     trainer = Trainer(model=model, args=args, train_dataset=examples,
