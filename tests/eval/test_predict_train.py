@@ -12,7 +12,7 @@ from itdr_eval.prompts import (
     resolve_format,
     response_text,
 )
-from itdr_eval.train import IGNORE_INDEX, SFTCollator, tokenize_example
+from itdr_eval.train import IGNORE_INDEX, SFTCollator, infer_seqlen, tokenize_example
 from itdr_eval_testutils import make_rows
 
 
@@ -26,11 +26,14 @@ def test_alpaca_format(tiny_model_no_template):
     fmt = resolve_format(tok, "auto")
     assert fmt.kind == "alpaca"
     row = make_rows("next_item_recommendation", "test")[0]
-    assert prompt_text(tok, row, fmt) == f"{row['instruction']}\n\n{row['input']}\n\n"
+    # LLaMA-Factory's Alpaca converter joins instruction and input with one newline
+    assert prompt_text(tok, row, fmt) == f"{row['instruction']}\n{row['input']}\n\n"
     assert prompt_text(tok, {**row, "instruction": ""}, fmt) == f"{row['input']}\n\n"
     assert response_text(tok, row, fmt, "X") == "X" + tok.eos_token
     with pytest.raises(ValueError):
         resolve_format(tok, "chat")
+    sys_fmt = resolve_format(tok, "auto", system="Be brief.")
+    assert prompt_text(tok, row, sys_fmt) == f"Be brief.\n\n{row['instruction']}\n{row['input']}\n\n"
 
 
 def test_chat_format_response_is_assistant_turn(loaded):
@@ -40,6 +43,10 @@ def test_chat_format_response_is_assistant_turn(loaded):
     prompt = prompt_text(tok, row, fmt)
     assert prompt.startswith("<|im_start|>user\n" + row["messages"][0]["content"]) and prompt.endswith("<|im_start|>assistant\n")
     assert response_text(tok, row, fmt, "4.5", prompt) == "4.5<|im_end|>\n"
+    sys_fmt = resolve_format(tok, "auto", system="Be brief.")
+    sys_prompt = prompt_text(tok, row, sys_fmt)
+    assert sys_prompt.startswith("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n")
+    assert response_text(tok, row, sys_fmt, "4.5", sys_prompt) == "4.5<|im_end|>\n"
 
 
 def test_tokenize_example_masks_prompt_and_truncates(loaded):
@@ -52,7 +59,17 @@ def test_tokenize_example_masks_prompt_and_truncates(loaded):
     assert ex["labels"][p_len:] == ex["input_ids"][p_len:] and len(ex["labels"]) > p_len
     short = tokenize_example(tok, row, fmt, 40)
     assert len(short["input_ids"]) == 40
-    assert sum(t != IGNORE_INDEX for t in short["labels"]) >= 10  # response keeps >= cutoff // 4
+    r_len = len(ex["input_ids"]) - p_len
+    kept_p, kept_r = infer_seqlen(p_len, r_len, 40)
+    assert sum(t != IGNORE_INDEX for t in short["labels"]) == kept_r
+
+
+def test_truncation_is_llama_factorys_infer_seqlen():
+    """LLaMA-Factory's cases; the old rule kept 25 response tokens in the third, LLaMA-Factory 40."""
+    assert infer_seqlen(150, 20, 100) == (80, 20)  # short response: cut the prompt
+    assert infer_seqlen(20, 150, 100) == (20, 80)  # short prompt: cut the response
+    assert infer_seqlen(90, 60, 100) == (60, 40)  # both long: in proportion (100 * 60 / 150 = 40)
+    assert infer_seqlen(60, 90, 100) == (40, 60)
 
 
 def test_collator_right_pads_with_ignored_labels():
