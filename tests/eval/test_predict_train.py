@@ -166,3 +166,46 @@ def test_generation_ignores_the_models_own_generation_config(tiny_model):
     assert p_pen.generate(prompts, 12) != p_clean.generate(prompts, 12)
     assert generation_settings({"repetition_penalty": 1.8})["repetition_penalty"] == 1.8
     assert generation_settings()["do_sample"] is False and generation_settings()["repetition_penalty"] == 1.0
+
+
+def test_auto_batch_size_halves_on_out_of_memory(loaded):
+    """--batch-size auto: a batch that runs out of memory is retried at half the size, nothing lost."""
+    from itdr_eval.predict import predict_rows
+    from itdr_eval.scoring import ScoringOptions
+    from itdr_eval.tasks import get_task
+
+    pred = Predictor(loaded.model.eval(), loaded.tokenizer, PromptFormat("chat"), "cpu")
+    real = pred.generate
+    sizes = []
+
+    def fake(prompts, n):
+        sizes.append(len(prompts))
+        if len(prompts) > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(prompts, n)
+
+    pred.generate = fake
+    rows = make_rows("next_item_recommendation", "test")
+    got = []
+    used = predict_rows(get_task("nir"), rows, pred, mode="generate", batch_size=8, max_new_tokens=2,
+                        opts=ScoringOptions(), on_records=got.extend, progress=False, auto_batch=True)
+    assert used == 2 and sizes == [3, 3, 2, 1]  # 8 -> 4 (still too big for 3 rows) -> 2
+    assert sorted(r["id"] for r in got) == sorted(r["id"] for r in rows)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        predict_rows(get_task("nir"), rows, pred, mode="generate", batch_size=8, max_new_tokens=2,
+                     opts=ScoringOptions(), on_records=got.extend, progress=False, auto_batch=False)
+
+
+def test_multi_billion_finetune_on_cpu_stops_unless_forced():
+    from itdr_eval.config import EvalConfig
+    from itdr_eval.errors import EvalError
+    from itdr_eval.runner import _check_cpu_finetune
+
+    class Big:
+        def parameters(self):
+            return [torch.empty(3_000_000_000, device="meta")]  # no memory: a meta tensor
+
+    with pytest.raises(EvalError, match="CPU hours"):
+        _check_cpu_finetune(EvalConfig(model="big"), Big(), "cpu", 1000)
+    _check_cpu_finetune(EvalConfig(model="big", force=True), Big(), "cpu", 1000)
+    _check_cpu_finetune(EvalConfig(model="big"), Big(), "cuda:0", 1000)
