@@ -60,7 +60,7 @@ def test_tokenize_example_masks_prompt_and_truncates(loaded):
     short = tokenize_example(tok, row, fmt, 40)
     assert len(short["input_ids"]) == 40
     r_len = len(ex["input_ids"]) - p_len
-    kept_p, kept_r = infer_seqlen(p_len, r_len, 40)
+    _, kept_r = infer_seqlen(p_len, r_len, 40)
     assert sum(t != IGNORE_INDEX for t in short["labels"]) == kept_r
 
 
@@ -144,9 +144,9 @@ def test_same_seed_gives_the_same_lora_initialisation(tiny_model):
 
 def test_generation_ignores_the_models_own_generation_config(tiny_model):
     """Regression (issue 11, defect 4): a shipped repetition penalty / n-gram ban changed "greedy" answers."""
-    from itdr_eval.generation import generation_settings
-
     import copy
+
+    from itdr_eval.generation import generation_settings
 
     first = load_model(tiny_model, dtype=torch.float32)
     clean, tok = first.model.eval(), first.tokenizer

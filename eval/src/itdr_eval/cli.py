@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         from .runner import run
 
         results = run(cfg)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one line unless --debug
+    except Exception as exc:
         if debug:
             raise
         print(f"itdr-eval: error: {_message(exc)}", file=sys.stderr)

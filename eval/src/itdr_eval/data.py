@@ -32,7 +32,7 @@ def load_split(path: str, config: str, split: str, revision: str | None = None):
     except FileNotFoundError as exc:
         raise EvalError(f"--dataset {path}: no {config}/{split} data there ({first_line(exc)}); build it with "
                         f"itdr-build or check --tasks") from exc
-    except Exception as exc:  # noqa: BLE001 - translated into one actionable line
+    except Exception as exc:
         where = f"local folder {os.path.abspath(path)}" if os.path.isdir(path) else \
             f"the Hugging Face Hub (revision {revision or 'main'}) and its cache"
         raise EvalError(f"--dataset {path}: cannot load config {config!r} split {split!r} from {where} "

@@ -77,7 +77,7 @@ def load_model(path: str, *, dtype, attn_implementation: str | None = None, trai
         base = PeftConfig.from_pretrained(path).base_model_name_or_path
         try:
             model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - translated into one actionable line
+        except Exception as exc:
             raise EvalError(
                 f"--model {path} is a LoRA adapter whose base model {base!r} cannot be loaded from {_where(base)} "
                 f"({first_line(exc)}); download the base model or edit base_model_name_or_path in "
@@ -89,7 +89,7 @@ def load_model(path: str, *, dtype, attn_implementation: str | None = None, trai
     try:
         model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
         tok = load_tokenizer(path, trust_remote_code, revision)
-    except Exception as exc:  # noqa: BLE001 - translated into one actionable line
+    except Exception as exc:
         raise EvalError(
             f"--model {path}: cannot load it from {_where(path)} ({first_line(exc)}); check the name, the "
             f"network (or HF_HUB_OFFLINE), --trust-remote-code for custom code, or pass a local folder"

@@ -8,7 +8,6 @@ records are gathered to rank 0, which alone writes files.
 from __future__ import annotations
 
 import dataclasses
-
 import importlib.metadata as md
 import os
 import platform
@@ -67,7 +66,7 @@ def _rating_strings(cfg: EvalConfig, tasks: list[Task]) -> dict[tuple[float, flo
     for path, split in ((cfg.train_dataset or cfg.dataset, "train"), (cfg.dataset, "test")):
         try:
             ds = load_split(path, "rating_prediction", split, cfg.revision)
-        except Exception:  # noqa: BLE001 - a dataset without this split contributes nothing
+        except Exception:  # noqa: BLE001, S112 - a dataset without this split contributes nothing
             continue
         rows += ds.select_columns([c for c in ("rating", "rating_min", "rating_max", "output") if c in ds.column_names]).to_list()
     return rating_option_strings(rows)
@@ -206,11 +205,11 @@ def _git_hash() -> str | None:
 
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        sha = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        sha = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
         if sha.returncode != 0:
             return None
         dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10)
+                               capture_output=True, text=True, timeout=10, check=False)
         return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
