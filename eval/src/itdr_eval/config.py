@@ -95,12 +95,13 @@ class EvalConfig:
     resume: bool = _opt(
         False,
         "Resume: continue training from the last checkpoint (or skip training when the adapter "
-        "exists) and skip ids already in predictions.jsonl.",
+        "exists) and skip ids already in predictions.jsonl. Only predictions made with the same settings "
+        "(predictions.fingerprint.json) continue; without --resume a folder with predictions is refused.",
     )
     prompt_format: str = _opt(
         "auto",
         "'chat' = the tokenizer's chat template (prompt = messages[0], response = assistant turn); "
-        "'alpaca' = 'instruction\\n\\ninput\\n\\n' + output + eos; 'auto' = chat when the tokenizer has a template.",
+        "'alpaca' = 'instruction\\ninput\\n\\n' + output + eos (LLaMA-Factory's join); 'auto' = chat when the tokenizer has a template.",
         choices=("auto", "chat", "alpaca"),
     )
     lora_rank: int = _opt(8, "LoRA rank r.")
