@@ -48,6 +48,10 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")  # a zombie has exited; only its parent's reaping is missing
 
 
+def _foreground_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp_path: Path) -> tuple[subprocess.Popen, list[int], Path]:
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -55,6 +59,9 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, list[int], Path]:
     proc = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(marks), str(output)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        # A foreground terminal job: CI may start us in the background, where SIGINT is inherited as
+        # ignored and Python would then never raise KeyboardInterrupt.
+        preexec_fn=_foreground_sigint,
     )
     deadline = time.monotonic() + 60
     while len(list(marks.iterdir())) < 2:
