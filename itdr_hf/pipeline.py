@@ -140,7 +140,7 @@ def run(
         try:
             root = source_dir(SOURCES.get(name)(), selection, dl_manager)
             indexes[name] = load_source(name, root, config)
-            plan.skipped_lines.extend(s for s in indexes[name].tables.skipped_lines if s.get("skipped"))
+            plan.skipped_lines.extend(s for s in indexes[name].tables.skipped_lines if s.get("skipped") or s.get("note"))
         except SourceUnavailable as exc:
             if selection.strict:
                 raise

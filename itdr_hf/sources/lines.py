@@ -71,6 +71,28 @@ class BadLines:
         return {"file": str(self.path), "skipped": self.count, "read": self.seen, "examples": self.examples}
 
 
+@dataclass
+class Degraded:
+    """Rows kept or dropped for one named reason that is not a malformed line (an empty title, a
+    duplicate id, a date whose year had to be guessed): counted per reason for the report, so
+    nothing the reader changes or leaves out goes unsaid. Not part of the bad-line budget."""
+
+    path: Path
+    reason: str
+    count: int = 0
+    seen: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, line: int | None, example: str) -> None:
+        self.count += 1
+        if len(self.examples) < 5:
+            self.examples.append(f"line {line}: {example}" if line is not None else example)
+
+    def summary(self) -> dict:
+        return {"file": str(self.path), "skipped": self.count, "read": self.seen, "examples": self.examples,
+                "reason": self.reason}
+
+
 def open_text(path: Path, encoding: str = "utf-8", errors: str = "strict"):
     """Open plain or gzipped text by content, not by name."""
     with open(path, "rb") as fh:
