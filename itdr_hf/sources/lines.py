@@ -41,19 +41,20 @@ class BadLines:
     def ok(self) -> None:
         self.seen += 1
 
-    def bad(self, line: int, problem: str, field: str | None = None) -> None:
+    def bad(self, line: int | None, problem: str, field: str | None = None, *, row: int | None = None) -> None:
+        """``row``: the 1-based data row, named instead of a line where quoted line breaks make them differ."""
         self.seen += 1
         self.count += 1
-        where = f"line {line}" + (f", field {field!r}" if field else "")
+        where = (f"line {line}" if line is not None else f"data row {row}") + (f", field {field!r}" if field else "")
         if len(self.examples) < 5:
             self.examples.append(f"{where}: {problem}")
         if self.count > ALWAYS_ALLOWED and self.count > self.max_fraction * self.seen and self.seen >= 1000:
             self.fail()
 
-    def reject(self, line: int, problem: str, field: str | None = None) -> None:
+    def reject(self, line: int | None, problem: str, field: str | None = None, *, row: int | None = None) -> None:
         """A line counted as read turned out unusable (a value failed to convert after parsing)."""
         self.seen -= 1
-        self.bad(line, problem, field)
+        self.bad(line, problem, field, row=row)
 
     def finish(self) -> None:
         if self.count > ALWAYS_ALLOWED and self.count > self.max_fraction * max(self.seen, 1):

@@ -40,6 +40,7 @@ def read_csv_table(
     fix: str = "re-download the source's files",
     block_size: int = 1 << 24,
     bad: "BadLines | None" = None,
+    required: tuple[str, ...] = (),
 ) -> pa.Table:
     """Read a delimited file whose columns (in file order) and types are known.
 
@@ -49,13 +50,14 @@ def read_csv_table(
     ``bad``: count malformed rows (wrong field count, an empty or unconvertible number) in this
     budget and drop them, instead of failing on the first. An empty id must never reach the
     caller as a null: pyarrow would hand numpy the whole column as floats ('2492' → '2492.0').
+    ``required``: string columns (ids read as text) whose empty cells also make a row bad.
     """
     require_file(path, fix)
     names = list(columns)
     if header:
         _check_header(path, names, delimiter, encoding)
     if bad is not None:
-        return _read_csv_counting(path, columns, delimiter, header, encoding, fix, block_size, bad)
+        return _read_csv_counting(path, columns, delimiter, header, encoding, fix, block_size, bad, required)
     bad_rows: list = []
 
     def on_invalid(row) -> str:
@@ -93,7 +95,7 @@ _NUMBER_PATTERNS = {
 
 def _read_csv_counting(
     path: Path, columns: dict[str, pa.DataType], delimiter: str, header: bool, encoding: str, fix: str,
-    block_size: int, bad: "BadLines",
+    block_size: int, bad: "BadLines", required: tuple[str, ...] = (),
 ) -> pa.Table:
     """:func:`read_csv_table` where each malformed row is a counted bad line, dropped.
 
@@ -135,7 +137,7 @@ def _read_csv_counting(
     for number, got, text in invalid:
         bad.bad(number + first_line - 1 if number is not None else 0,
                 f"expected {len(names)} fields separated by {delimiter!r}, got {got}: {text!r}")
-    problems = _row_problems(table, columns, valid)
+    problems = _row_problems(table, columns, valid, required)
     bad.seen += table.num_rows - len(problems)
     skipped = sorted(n for n, _, _ in invalid if n is not None)
     for row, field, value in problems:
@@ -171,7 +173,7 @@ def _number_rows(path: Path, invalid: list, encoding: str, first_line: int) -> l
     return sorted(numbered, key=lambda r: (r[0] is None, r[0] or 0))
 
 
-def _valid_numbers(table: pa.Table, columns: dict[str, pa.DataType]) -> dict[str, pa.Array]:
+def _valid_numbers(table: pa.Table, columns: dict[str, pa.DataType], *, trim: bool = False) -> dict[str, pa.Array]:
     """Per numeric column, which string cells convert (empty ones do not)."""
     import pyarrow.compute as pc
 
@@ -179,20 +181,53 @@ def _valid_numbers(table: pa.Table, columns: dict[str, pa.DataType]) -> dict[str
     for name, kind in columns.items():
         if pa.types.is_integer(kind) or pa.types.is_floating(kind):
             pattern = _NUMBER_PATTERNS["int" if pa.types.is_integer(kind) else "float"]
-            out[name] = pc.match_substring_regex(table.column(name), pattern)
+            column = pc.utf8_trim_whitespace(table.column(name)) if trim else table.column(name)
+            out[name] = pc.match_substring_regex(column, pattern)
     return out
 
 
-def _row_problems(table: pa.Table, columns: dict[str, pa.DataType], valid) -> list[tuple[int, str, object]]:
-    """(row, first bad field, its value) for each row with an empty or unconvertible number, in row order."""
+def drop_unreadable_rows(
+    table: pa.Table, columns: dict[str, pa.DataType], bad: "BadLines", *, first_line: int | None = None
+) -> pa.Table:
+    """Drop the rows of a string table (:func:`read_csv_strings`) whose ``columns`` are empty or not
+    numbers of their kind (string kinds: empty only), each counted in ``bad`` as a rejected line.
+
+    For ids above all: a row without its user or item cannot be kept, and must cost the build
+    one counted line, not the whole run (nor, read as a null, every other id's form).
+    ``first_line``: the file line of the first row, or None to name data rows.
+    """
+    import pyarrow.compute as pc
+
+    strings = tuple(n for n, k in columns.items() if pa.types.is_string(k))
+    problems = _row_problems(table, columns, _valid_numbers(table, columns, trim=True), strings)
+    for row, field, value in problems:
+        problem = "empty value" if not str(value).strip() else f"{value!r} is not a valid {columns[field]}"
+        if first_line is None:
+            bad.reject(None, problem, field, row=row + 1)
+        else:
+            bad.reject(row + first_line, problem, field)
+    bad.finish()
+    if not problems:
+        return table
+    return table.filter(pc.invert(pa.array(np.isin(np.arange(table.num_rows), [r for r, _, _ in problems]))))
+
+
+def _row_problems(
+    table: pa.Table, columns: dict[str, pa.DataType], valid, required: tuple[str, ...] = ()
+) -> list[tuple[int, str, object]]:
+    """(row, first bad field, its value) for each row with an empty or unconvertible number, or an
+    empty required string, in row order."""
     import pyarrow.compute as pc
 
     first: dict[int, tuple[str, object]] = {}
     for name, kind in columns.items():
-        if pa.types.is_string(kind):
-            continue
         column = table.column(name)
-        broken = pc.invert(valid[name]) if valid is not None else pc.is_null(column)
+        if pa.types.is_string(kind) and name not in required:
+            continue
+        if pa.types.is_string(kind):
+            broken = pc.equal(pc.utf8_trim_whitespace(column), "")
+        else:
+            broken = pc.invert(valid[name]) if valid is not None else pc.is_null(column)
         if not pc.any(broken).as_py():
             continue
         rows = np.flatnonzero(broken.to_numpy(zero_copy_only=False))
