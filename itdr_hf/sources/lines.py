@@ -8,16 +8,17 @@ and names the first bad line, its field and what was wrong so the user can look.
 
 from __future__ import annotations
 
-import ast
 import gzip
 import json
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from ..errors import DataError
 from ..tables import TextStore
+from . import python_literal
 from .textio import first_undecodable_line
 
 if TYPE_CHECKING:
@@ -142,7 +143,8 @@ def iter_records(
     """Yield one dict per line; undecodable, unparseable or incomplete lines are counted in ``bad``.
 
     ``parse``: ``"json"`` (JSON lines) or ``"python"`` (one Python dict literal per line, as the
-    UCSD Steam files are; parsed with :func:`ast.literal_eval`, never ``eval``).
+    UCSD Steam files are; parsed by :func:`python_literal.loads`, which gives exactly what
+    :func:`ast.literal_eval` gives, faster, and never uses ``eval``).
     """
     for _, record in iter_numbered(path, bad, parse=parse, required=required, encoding=encoding):
         yield record
@@ -163,7 +165,7 @@ def iter_numbered(
     raises :class:`BadValue` the line is counted in ``bad`` with the field named, like a line
     that does not parse. The number lets a reader come back for one line later (texts).
     """
-    loads: Callable[[str], object] = json.loads if parse == "json" else ast.literal_eval
+    loads: Callable[[str], object] = json.loads if parse == "json" else python_literal.loads
     required = tuple(required)
     for number, raw in iter_raw_lines(path):
         if not raw.strip():
@@ -328,7 +330,7 @@ class LineTextStore(TextStore):
         wanted = self._authors.loc[mine.isin(keys), ["user", "item", "line"]].sort_values("line", kind="stable")
         by_line = {int(line): (user, item) for user, item, line in wanted.itertuples(index=False)}
         rows = []
-        loads: Callable[[str], object] = json.loads if self.parse == "json" else ast.literal_eval
+        loads: Callable[[str], object] = json.loads if self.parse == "json" else python_literal.loads
         last = max(by_line, default=0)
         for number, raw in iter_raw_lines(self.path):
             if number > last:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -39,7 +40,7 @@ def read_csv_table(
     encoding: str = "utf8",
     fix: str = "re-download the source's files",
     block_size: int = 1 << 24,
-    bad: "BadLines | None" = None,
+    bad: BadLines | None = None,
     required: tuple[str, ...] = (),
 ) -> pa.Table:
     """Read a delimited file whose columns (in file order) and types are known.
@@ -95,7 +96,7 @@ _NUMBER_PATTERNS = {
 
 def _read_csv_counting(
     path: Path, columns: dict[str, pa.DataType], delimiter: str, header: bool, encoding: str, fix: str,
-    block_size: int, bad: "BadLines", required: tuple[str, ...] = (),
+    block_size: int, bad: BadLines, required: tuple[str, ...] = (),
 ) -> pa.Table:
     """:func:`read_csv_table` where each malformed row is a counted bad line, dropped.
 
@@ -187,7 +188,7 @@ def _valid_numbers(table: pa.Table, columns: dict[str, pa.DataType], *, trim: bo
 
 
 def drop_unreadable_rows(
-    table: pa.Table, columns: dict[str, pa.DataType], bad: "BadLines", *, first_line: int | None = None
+    table: pa.Table, columns: dict[str, pa.DataType], bad: BadLines, *, first_line: int | None = None
 ) -> pa.Table:
     """Drop the rows of a string table (:func:`read_csv_strings`) whose ``columns`` are empty or not
     numbers of their kind (string kinds: empty only), each counted in ``bad`` as a rejected line.
@@ -339,7 +340,7 @@ def read_separated_lines(
 def read_csv_strings(
     path: Path,
     names: list[str],
-    bad: "BadLines",
+    bad: BadLines,
     *,
     delimiter: str = ",",
     encoding: str = "utf8",
@@ -402,7 +403,7 @@ def decode_error(path: Path, number: int, raw: bytes, err: UnicodeDecodeError, e
 
 
 def first_undecodable_line(
-    path: Path, encoding: str, fix: str, lines: "Iterable[tuple[int, bytes]] | None" = None
+    path: Path, encoding: str, fix: str, lines: Iterable[tuple[int, bytes]] | None = None
 ) -> DataError | None:
     """The error for the first line that is not valid ``encoding`` (plain file lines unless ``lines`` given)."""
     decoder = codecs.lookup(encoding).name
