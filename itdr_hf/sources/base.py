@@ -67,6 +67,7 @@ class Source:
     remote: ClassVar[RemoteArchive | tuple[RemoteFile, ...] | None] = None
     manual_download: ClassVar[str] = ""
     demo_folder: ClassVar[str | None] = None
+    alternative_files: ClassVar[str] = ""  # another accepted set of files, named in the missing-files error
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
         raise NotImplementedError
@@ -133,7 +134,8 @@ class Source:
         return DataError(
             folder,
             f"{self.name}: incomplete source folder: {'; '.join(status)}. "
-            f"Looked in {', '.join(f'{d}/' for d in candidates)}; {folder}/ holds {holds or 'nothing'}",
+            f"Looked in {', '.join(f'{d}/' for d in candidates)}; {folder}/ holds {holds or 'nothing'}"
+            + (f" ({self.alternative_files})" if self.alternative_files else ""),
             fix=f"put {', '.join(self.required_files)} into {data_dir / self.name}/ (or point --data-dir at the folder holding them)",
         )
 

@@ -96,7 +96,7 @@ def test_missing_files_name_the_kaggle_download(anime, tmp_path):
     with pytest.raises(SourceUnavailable, match=r"dbdmobile/myanimelist-dataset.*users-details-2023\.csv.*anime_2023"):
         Anime2023().locate(None, None)
     (anime / "users-details-2023.csv").unlink()
-    with pytest.raises(DataError, match=r"missing users-details-2023\.csv"):
+    with pytest.raises(DataError, match=r"users-details-2023\.csv: missing"):
         Anime2023().locate(anime, None)
     with pytest.raises(DataError, match=r"users-details-2023\.csv: file not found"):
         read(anime)

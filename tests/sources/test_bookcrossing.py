@@ -99,7 +99,7 @@ def test_history_is_the_file_order(bx):
 def test_missing_files_name_the_kaggle_download(tmp_path, bx):
     with pytest.raises(SourceUnavailable, match=r"ruchi798/bookcrossing-dataset.*BX_Books\.csv.*bookcrossing"):
         BookCrossing().locate(None, None)
-    with pytest.raises(DataError, match=r"missing BX-Book-Ratings\.csv, BX-Users\.csv"):
+    with pytest.raises(DataError, match=r"BX-Book-Ratings\.csv: missing; BX-Users\.csv: missing"):
         BookCrossing().locate(tmp_path / "nowhere", None)
     assert BookCrossing().find_in(tmp_path) == bx  # found as the 'bookcrossing' folder under --data-dir
     (bx / "BX_Books.csv").unlink()
