@@ -4,7 +4,10 @@ Homepage: https://grouplens.org/datasets/movielens/1m/ — 1,000,209 ratings by 
 3,706 movies (2000–2003). Files are ``::``-separated, ISO-8859-1, no header:
 ``ratings.dat UserID::MovieID::Rating::Timestamp`` (whole stars 1–5),
 ``users.dat UserID::Gender::Age::Occupation::Zip-code`` (age and occupation are codes, decoded
-below from the dataset's README), ``movies.dat MovieID::Title::Genres``.
+below from the dataset's README), ``movies.dat MovieID::Title::Genres``. UTF-8 re-encoded
+copies are common, so each file is read as UTF-8 when it is valid UTF-8 and as ISO-8859-1
+otherwise; the report notes which. A malformed ratings line (field count, an empty or
+non-numeric id) is a counted bad line within ``--max-bad-line-fraction``.
 
 Terms: research use, no redistribution without permission; cite Harper & Konstan (2015).
 """

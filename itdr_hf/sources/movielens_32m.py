@@ -6,6 +6,9 @@ tags by 200,948 users on 87,585 movies (1995–2023). Files (UTF-8, RFC 4180 quo
 ``movies.csv movieId,title,genres`` (title carries the year, genres ``|``-separated,
 ``(no genres listed)`` for none), ``tags.csv userId,movieId,tag,timestamp``, ``links.csv``.
 ``ml-latest-small`` and ``ml-25m`` share the layout, so ``--data-dir`` may point at them.
+A malformed row (field count, an empty or non-numeric id or value) is a counted bad line within
+``--max-bad-line-fraction``, never a null that would turn every id into float text; titles
+without a trailing ``(YYYY)`` (``(1983))``, ``(2006–2007)``, none) get no year and are counted.
 
 Terms: research use, no redistribution without permission (ml-latest-small alone may be
 redistributed under its own terms); cite Harper & Konstan (2015). The builder downloads the
