@@ -31,50 +31,84 @@ _DECODER = json.JSONDecoder(strict=False)  # Python strings may hold raw TABs; J
 
 
 # Tier 1 does no Python work per token (on 3.11 a regex callback or group template costs a
-# Python call per match, which is what made a tokenizer no faster than literal_eval). The line
-# is split into code and string tokens by one regex; all strings are joined with a separator
-# and rewritten in bulk (the outer quotes of '…' tokens become "), likewise all code
-# (True/False/None, the u prefix), and the pieces are put back. Anything the bulk rewrite could
-# get wrong is checked first, by C-level searches, and sent to tier 2:
-#   a raw " inside a '…' token, an escape JSON reads differently from Python (\x, \0, \/,
-#   \N{…}, \U…, a surrogate \uD800-DFFF, an unknown escape), or a bare name JSON accepts but
-#   Python does not (true, false, null, NaN, Infinity).
-# Forms only Python reads (tuples, sets, 1_000, 0x1F, 1., .5, trailing commas, b''/r'') make
-# the JSON parse fail and go to tier 2 as well.
-_SPLIT = re.compile(r"""('[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*'|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*")""")
-_SPLIT_PLAIN = re.compile(r"""('[^'\r\n]*'|"[^"\r\n]*")""")  # no backslash in the line: no escapes to step over
+# Python call per match, which is what made a tokenizer no faster than literal_eval). Escaped
+# backslashes are set aside; if no escaped quote is left, every quote is a delimiter, so the
+# line is cut with str.split on " (the "…" tokens Python writes for texts with apostrophes) and
+# then on ' — the '…' tokens' quotes become " by joining the pieces back with ". The code
+# pieces between strings get True/False/None → true/false/null and lose the u prefix, in bulk.
+# Lines with escaped quotes (texts with both quote kinds) are cut by one regex split instead.
+# Anything a bulk rewrite could get wrong is checked first, by C-level searches, and sent to
+# tier 2: an escape JSON reads differently from Python (\x, \0, \/, \N{…}, \U…, a surrogate
+# \uD800-DFFF, an unknown escape), a bare name JSON accepts but Python does not (true, false,
+# null, NaN, Infinity), a " inside a '…' token found by the quote parity. Forms only Python
+# reads (tuples, sets, int keys, 1_000, 0x1F, 1., .5, trailing commas, b''/r'') make the JSON
+# parse fail and go to tier 2 as well.
+_SPLIT = re.compile(
+    r"""(?:(')|")((?(1)[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*|[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*))(?(1)'|")"""
+)
 _UNSAFE_ESCAPE = re.compile(r"""\\(?![ntrbf"']|u(?![dD][89a-fA-F])[0-9a-fA-F]{4})""")
 _JSON_ONLY_NAMES = re.compile(r"true|false|null|NaN|Infinity")
 
 
 def _fast(line: str) -> str | None:
     """The line as JSON text, or None where the bulk rewrite cannot be trusted."""
-    if "\x01" in line or "\x02" in line or "\x03" in line or "\x04" in line:  # memchr: faster than a regex class
+    if "\x01" in line or "\x04" in line:  # the separators the bulk rewrite uses (memchr, not a regex)
         return None
-    if '"' not in line and "\\" not in line:
-        # Every ' delimits a string: a plain split finds the tokens (most review lines).
-        pieces = line.split("'")
-        if not len(pieces) % 2:
+    text = line
+    if "\\" in line:
+        text = line.replace("\\\\", "\x04")  # escaped backslashes out of the way: escapes pair left to right
+        if "\\'" in text or '\\"' in text:  # an escaped quote: the quotes no longer delimit alone
+            return _split_by_regex(line)
+        if _UNSAFE_ESCAPE.search(text):
             return None
-        if not _fix_code(pieces):
+        # What is left (\n, \t, \uXXXX, …) reads the same in JSON and cannot hide a quote.
+    if '"' not in text:
+        # Every ' delimits a string: a plain split finds the tokens.
+        pieces = text.split("'")
+        if not len(pieces) % 2 or not _fix_code(pieces):
             return None
-        return '"'.join(pieces)
-    pieces = (_SPLIT if "\\" in line else _SPLIT_PLAIN).split(line)
-    strings = "\x01" + "\x01".join(pieces[1::2]) + "\x01"
-    if "\\" in strings:
-        strings = strings.replace("\\\\", "\x04")  # escaped backslashes out of the way: escapes pair left to right
-        if '\\"' in strings or _UNSAFE_ESCAPE.search(strings):
+        out = '"'.join(pieces)
+    else:
+        # "…" tokens (texts with apostrophes) and '…' tokens: split on " and then on '. Were a "
+        # inside a '…' token, the part before it would hold an odd number of ': then the regex.
+        parts = text.split('"')
+        if not len(parts) % 2:
+            return _split_by_regex(line)
+        outside = [part.split("'") for part in parts[0::2]]
+        for index, pieces in enumerate(outside):
+            if not len(pieces) % 2:
+                return _split_by_regex(line)
+            if index < len(outside) - 1 and pieces[-1][-1:] in ("u", "U"):
+                pieces[-1] = pieces[-1][:-1]  # the u of u"…"
+            if not _fix_code(pieces):
+                return None
+        parts[0::2] = ['"'.join(pieces) for pieces in outside]
+        out = '"'.join(parts)
+    return out if text is line else out.replace("\x04", "\\\\")
+
+
+def _split_by_regex(line: str) -> str | None:
+    """Tier 1 for lines with both quote kinds and escapes: tokens found by one regex split."""
+    # [code, quote, body, code, quote, body, …, code]; the quotes are dropped and every body
+    # is joined back between double quotes, as above.
+    pieces = _SPLIT.split(line)
+    del pieces[1::3]
+    bodies = "\x01".join(pieces[1::2])
+    changed = False
+    if "\\" in bodies:
+        bodies = bodies.replace("\\\\", "\x04")  # escaped backslashes out of the way: escapes pair left to right
+        if '\\"' in bodies or _UNSAFE_ESCAPE.search(bodies):
             return None
-        strings = strings.replace("\\'", "'")  # \' is not JSON; inside either quote kind it means '
-    if strings.count('"') != 2 * strings.count('\x01"'):
-        # raw " inside '…' tokens (the text held both quote kinds): escape all but the "…" delimiters
-        strings = (strings.replace('\x01"', "\x02").replace('"\x01', "\x03").replace('"', '\\"')
-                   .replace("\x02", '\x01"').replace("\x03", '"\x01'))
+        bodies = bodies.replace("\\'", "'").replace("\x04", "\\\\")  # \' is not JSON; in either quote kind it is '
+        changed = True
+    if '"' in bodies:  # a raw " can only be inside a '…' token (the text held both quote kinds)
+        bodies = bodies.replace('"', '\\"')
+        changed = True
+    if changed:
+        pieces[1::2] = bodies.split("\x01")
     if not _fix_code(pieces):
         return None
-    strings = strings.replace("\x01'", '\x01"').replace("'\x01", '"\x01').replace("\x04", "\\\\")
-    pieces[1::2] = strings[1:-1].split("\x01")
-    return "".join(pieces)
+    return '"'.join(pieces)
 
 
 def _fix_code(pieces: list[str]) -> bool:
