@@ -46,8 +46,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
 from array import array
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np

@@ -65,8 +65,10 @@ def test_hand_written_lines_parse_as_literal_eval_does(line):
 
 def test_the_steam_fixtures_parse_identically_and_mostly_on_the_fast_path():
     folder = demo_dir() / "steam"
-    lines = [line for name in ("steam_reviews.json.gz", "steam_games.json.gz")
-             for line in gzip.open(folder / name, "rt", encoding="utf-8").read().splitlines()]
+    lines = []
+    for name in ("steam_reviews.json.gz", "steam_games.json.gz"):
+        with gzip.open(folder / name, "rt", encoding="utf-8") as fh:
+            lines += fh.read().splitlines()
     assert len(lines) > 100
     for line in lines:
         _same(line)
