@@ -149,7 +149,7 @@ def run(
             root = source_dir(source, selection, dl_manager)
             indexes[name] = load_source(name, root, config)
             plan.sources[name] = source_report(source, root, indexes[name], config)
-            plan.skipped_lines.extend(s for s in indexes[name].tables.skipped_lines if s.get("skipped"))
+            plan.skipped_lines.extend(s for s in indexes[name].tables.skipped_lines if s.get("skipped") or s.get("note"))
         except SourceUnavailable as exc:
             if selection.strict:
                 raise

@@ -75,7 +75,13 @@ def as_table(
 
     lines.extend(f"skipped {line}" for line in skip_reasons(skipped))
     for info in skipped_lines:
-        lines.append(f"skipped {info['skipped']} of {info['read']} lines in {info['file']} (first: {info['examples'][0]})")
+        if "note" in info:  # what a reader decided about a file (its encoding, its version)
+            lines.append(f"note: {info['file']}: {info['note']}")
+            continue
+        what = info.get("reason", "skipped")  # dropped or degraded rows, counted per reason
+        lines.append(f"{what}: {info['skipped']} of {info['read']} lines in {info['file']} (first: {info['examples'][0]})"
+                     if "reason" in info else
+                     f"skipped {info['skipped']} of {info['read']} lines in {info['file']} (first: {info['examples'][0]})")
     for name, info in (sources or {}).items():
         if info["unknown_item_rows"]:
             lines.append(

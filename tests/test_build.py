@@ -89,7 +89,7 @@ def test_a_pair_outside_the_papers_matrix_is_refused(tmp_path):
 
 def test_a_named_source_missing_from_the_data_dir_is_an_error(tmp_path):
     (tmp_path / "raw").mkdir()
-    with pytest.raises(DataError, match=r"movielens_32m: missing ratings\.csv, movies\.csv"):
+    with pytest.raises(DataError, match=r"movielens_32m: incomplete source folder: ratings\.csv: missing; movies\.csv: missing"):
         build_dataset(tmp_path / "x", Selection(sources=("movielens_32m",), data_dir=str(tmp_path / "raw"), strict=True))
 
 
