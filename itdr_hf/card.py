@@ -52,6 +52,8 @@ PAPER_LENGTHS: dict[tuple[str, str], tuple[float, float]] = {
 }
 
 PROVENANCE_TASKS = ("interest_recognition", "target_user_identification")
+# The first words of a demo build's notice (cards/README.md.j2): how the publisher recognises a demo build.
+DEMO_NOTICE = "> **This is a demo build**"
 _DATA_FILE = re.compile(r"^(?P<split>[a-z_]+)-\d{5}-of-\d{5}\.parquet$")
 
 

@@ -30,7 +30,7 @@ def _skip_validation(folder: Path) -> None:
 
 
 def _publish(folder: Path, hub, version: str, **kwargs):
-    options = PublishOptions(repo_id=REPO, version=version, endpoint=hub.url, **kwargs)
+    options = PublishOptions(repo_id=REPO, version=version, endpoint=hub.url, **{"private": False, "allow_demo": True, **kwargs})
     return publish(folder, options, token=TOKEN, echo=lambda s: None, validate=_skip_validation)
 
 
@@ -69,7 +69,7 @@ def _card_infos(folder: Path) -> list[dict]:
 
 def test_cli_release_reads_back_by_tag_with_load_dataset(demo_build: Path, hub, tmp_path: Path):
     proc = subprocess.run(
-        [sys.executable, "-m", "itdr_hf.publish_cli", str(demo_build), "--repo", REPO, "--version", "1.0.0"],
+        [sys.executable, "-m", "itdr_hf.publish_cli", str(demo_build), "--repo", REPO, "--version", "1.0.0", "--public", "--allow-demo"],
         env=_client_env(hub, tmp_path), capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -124,11 +124,13 @@ def test_failed_commit_changes_nothing(demo_build: Path, release_folder: Path, h
     assert (dict(repo.branches), dict(repo.tags), len(repo.commits)) == before
 
 
-def test_failed_first_commit_leaves_no_repository(demo_build: Path, hub):
+def test_failed_first_commit_leaves_the_empty_repository_and_says_so(demo_build: Path, hub):
     hub.hub.fail_commit = True
-    with pytest.raises(PublishError, match="the repository this run created was deleted"):
+    with pytest.raises(PublishError, match="empty repository org/itdr created by this run was left in place"):
         _publish(demo_build, hub, "1.0.0")
-    assert REPO not in hub.hub.repos
+    repo = hub.hub.repos[REPO]
+    assert len(repo.commits) == 1 and repo.tags == {}  # only the Hub's initial commit
+    assert ("DELETE", "/api/repos/delete") not in hub.hub.requests
 
 
 def test_failed_tag_keeps_the_complete_commit_and_a_rerun_only_tags_it(demo_build: Path, hub):
@@ -172,7 +174,7 @@ def test_concurrent_push_makes_the_release_fail_instead_of_merging(demo_build: P
             hub.hub.new_commit(repo, repo.branches["main"], "someone else", {**hub.hub.head_files(REPO), "NOTES.md": b"x"})
             return super().create_commit(*args, **kwargs)
 
-    options = PublishOptions(repo_id=REPO, version="1.1.0", endpoint=hub.url)
+    options = PublishOptions(repo_id=REPO, version="1.1.0", endpoint=hub.url, private=False, allow_demo=True)
     with pytest.raises(PublishError, match="the commit to org/itdr failed"):
         publish(
             release_folder, options, api=RacingApi(endpoint=hub.url, token=TOKEN), token=TOKEN, echo=lambda s: None,
@@ -184,7 +186,7 @@ def test_concurrent_push_makes_the_release_fail_instead_of_merging(demo_build: P
 
 def test_bad_token_is_a_clear_401_without_the_token(demo_build: Path, hub):
     bad = "hf_WrongTokenWrongToken0123456789"
-    options = PublishOptions(repo_id=REPO, version="1.0.0", endpoint=hub.url)
+    options = PublishOptions(repo_id=REPO, version="1.0.0", endpoint=hub.url, private=False, allow_demo=True)
     hub.hub.create(REPO)
     with pytest.raises(PublishError) as info:
         publish(demo_build, options, token=bad, echo=lambda s: None, validate=_skip_validation)
