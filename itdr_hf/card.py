@@ -369,7 +369,7 @@ def _short(text: str) -> str:
 def changelog() -> str:
     """The release notes shipped with the package (cards/CHANGELOG.md), newest first."""
     text = Path(str(resources.files("itdr_hf.cards") / "CHANGELOG.md")).read_text(encoding="utf-8")
-    return re.sub(r"<!--.*?-->", "", text, flags=re.S).strip()
+    return re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL).strip()
 
 
 # -- validation -----------------------------------------------------------------------------------------

@@ -355,7 +355,7 @@ def _digest(path: Path, kind: str) -> str:
 def _publish(folder: Path, options: PublishOptions, api, token: str, echo: Callable[[str], None]) -> PublishResult:
     try:
         exists, head, remote, tags = _remote_state(api, options.repo_id)
-    except Exception as exc:  # noqa: BLE001 - a dry run offline still shows what would be uploaded
+    except Exception as exc:  # a dry run offline still shows what would be uploaded; a real run re-raises
         if not options.dry_run:
             raise
         echo(f"dry run: the Hub could not be read ({type(exc).__name__}); the plan below assumes an empty "
@@ -404,7 +404,7 @@ def _publish(folder: Path, options: PublishOptions, api, token: str, echo: Calla
             revision="main",
             parent_commit=head,
         )
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever failed, main is read again to say what happened
         raise PublishError(
             f"the commit to {options.repo_id} failed: {type(exc).__name__}: {scrub(str(exc), token)}\n"
             + _auth_hint(exc, options.repo_id)

@@ -194,10 +194,10 @@ def _rewrite(folder: Path, options: CardOptions, **context) -> DatasetCard:
     data = _card(folder).data
     configs = [c["config_name"] for c in data.to_dict()["configs"]]
     sources = [SOURCES.get(n)() for n in ("movielens_32m", "movielens_1m")]
-    kwargs = dict(
-        version="1.2.3", repo_id="org/itdr", skipped=[], demo=False, parameters=[], task_descriptions=True,
-        sources=sources, citation=CITATION,
-    )
+    kwargs = {
+        "version": "1.2.3", "repo_id": "org/itdr", "skipped": [], "demo": False, "parameters": [],
+        "task_descriptions": True, "sources": sources, "citation": CITATION,
+    }
     return write_card(folder, data, configs=configs, options=options, **{**kwargs, **context})
 
 
@@ -235,7 +235,7 @@ def test_card_shows_every_columns_meaning_and_an_example_row_per_config(demo_bui
         assert f"Columns of `{config}`" in section
         for column in first:
             assert f"`{column}`" in schema_doc, column
-            meaning = re.search(rf"^\| `{column}` \| (.+) \|$", section, re.M)
+            meaning = re.search(rf"^\| `{column}` \| (.+) \|$", section, re.MULTILINE)
             assert meaning and meaning.group(1).strip(), f"{config}.{column} has no meaning on the card"
         assert f"id: {json.dumps(first['id'])}\n" in section and f"task: \"{first['task']}\"" in section
 
