@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCard
 from huggingface_hub.errors import RepositoryNotFoundError
 
 from itdr_hf import publish_cli
@@ -285,3 +285,20 @@ def test_a_real_publish_offline_fails_cleanly(demo_build: Path):
     with pytest.raises(PublishError, match="nothing was released"):
         publish(demo_build, _options(), api=api, token=TOKEN, echo=lambda s: None, validate=_no_validation)
     api.create_commit.assert_not_called()
+
+
+def test_a_card_built_from_real_sources_is_not_taken_for_a_demo(release_folder: Path):
+    from itdr_hf.builder import CITATION
+    from itdr_hf.card import CardOptions, write_card
+    from itdr_hf.publish import plan_release
+
+    data = DatasetCard.load(release_folder / "README.md").data
+    configs = [c["config_name"] for c in data.to_dict()["configs"]]
+    write_card(
+        release_folder, data, configs=configs, options=CardOptions(), version="1.0.0", repo_id="org/itdr", skipped=[],
+        demo=False, parameters=[], task_descriptions=True, sources=[], citation=CITATION,
+    )
+    assert plan_release(release_folder, [], "1.0.0", repo_id="org/itdr").demo is False
+    api = _api()
+    publish(release_folder, _options(allow_demo=False), api=api, token=TOKEN, echo=lambda s: None, validate=_no_validation)
+    api.create_commit.assert_called_once()
