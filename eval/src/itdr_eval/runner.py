@@ -137,6 +137,13 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     from .prompts import resolve_format
 
     validate(cfg)
+    # --- issue 12: a baseline (or no model at all with --baselines) is scored without loading a model
+    from .baselines import parse_baseline_name
+
+    baseline_name = parse_baseline_name(cfg.model)
+    if baseline_name is not None or not cfg.model:
+        cfg = dataclasses.replace(cfg, finetune="none")
+    # --- end issue 12
     if cfg.finetune == "auto":
         # A base model is tuned with the paper's recipe; a saved adapter is scored as it is.
         cfg = dataclasses.replace(cfg, finetune="none" if is_adapter(cfg.model) else "lora")
@@ -157,6 +164,8 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     done = report.load_predictions(pred_path)
 
     def mode_of(task: Task) -> str:
+        if baseline_name is not None:  # issue 12
+            return f"baseline:{baseline_name}"
         return "likelihood" if cfg.predict_mode == "likelihood" and task.closed_set else "generate"
 
     def rows_to_do() -> dict[str, list[dict[str, Any]]]:
@@ -165,7 +174,14 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     todo = rows_to_do()
     will_train = cfg.finetune == "lora" and not (cfg.resume and is_adapter(os.path.join(cfg.output, "adapter")))
     model_info: dict[str, Any] = {}
-    if any(todo.values()) or will_train:
+    if not cfg.model:  # issue 12: --baselines alone: no model cells, only the baselines
+        return _write_results(cfg, [], eval_rows, fingerprints, {"base_model": None, "adapter": None,
+                              "note": "no model: model-free baselines only"}, timings, pred_path, t0)
+    if baseline_name is not None:  # issue 12: model-free predictions
+        from .interp import baseline_predictions
+
+        model_info = baseline_predictions(cfg, baseline_name, tasks, todo, opts, pred_path)
+    elif any(todo.values()) or will_train:
         model, tokenizer, model_info = _prepare_model(cfg, state, timings)
         if isinstance(model_info.get("training"), dict) and done:
             # a freshly trained adapter makes earlier predictions stale: keep them aside, redo all
@@ -228,11 +244,17 @@ def _write_results(cfg: EvalConfig, tasks: list[Task], eval_rows: dict[str, list
         "summary": report.summarise(cells),
         "timings": timings,
     }
+    from .interp import add_interpretability  # issue 12: baselines, intervals, orders, validity
+
+    add_interpretability(cfg, tasks, eval_rows, records, results)
     report.write_json(os.path.join(cfg.output, "results.json"), results)
     other = report.load_results(cfg.compare) if cfg.compare else None
     other_name = os.path.basename(os.path.normpath(cfg.compare)) if cfg.compare else ""
     with open(os.path.join(cfg.output, "results.md"), "w", encoding="utf-8") as fh:
         fh.write(report.render_markdown(report._clean(results), other, other_name))
+        from .interp import render_markdown as interp_markdown  # issue 12
+
+        fh.write(interp_markdown(report._clean(results)))
     if cfg.chart:
         report.write_chart(os.path.join(cfg.output, "results.png"), results, other, other_name or "other")
     return results
