@@ -37,6 +37,7 @@ def baseline_predictions(cfg: EvalConfig, name: str, tasks: Sequence[Task], todo
 def add_interpretability(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]],
                          records: Mapping[str, Mapping[str, Any]], results: dict[str, Any]) -> None:
     """Add baselines / intervals / validity / candidate-order results to ``results`` in place."""
+    add_uncertainty(cfg, tasks, eval_rows, records, results)
     if cfg.baselines:
         from .baselines import baseline_cells, load_train_stats, stats_configs
 
@@ -46,12 +47,92 @@ def add_interpretability(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapp
                                               draws=cfg.baseline_draws)
 
 
+def _cell_records(tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]],
+                  records: Mapping[str, Mapping[str, Any]], results: Mapping[str, Any]):
+    by_key: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for t in tasks:
+        for row in eval_rows[t.name]:
+            if row["id"] in records:
+                by_key.setdefault((t.name, row["source"]), []).append(records[row["id"]])
+    tmap = {t.name: t for t in tasks}
+    return [(c, tmap[c["task"]], by_key.get((c["task"], c["source"]), [])) for c in results["cells"]]
+
+
+def add_uncertainty(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]],
+                    records: Mapping[str, Mapping[str, Any]], results: dict[str, Any]) -> None:
+    """Bootstrap intervals per cell and summary; with --compare, paired differences on common ids."""
+    import numpy as np
+
+    from . import bootstrap as B
+    from .tasks import TASKS
+
+    if cfg.bootstrap_resamples <= 0 or not results["cells"]:
+        return
+    roots = {name: t.root for name, t in TASKS.items()}
+    triples = _cell_records(tasks, eval_rows, records, results)
+    per_cell, summary = B.bootstrap_cells([(t, c["source"], recs) for c, t, recs in triples],
+                                          cfg.bootstrap_resamples, cfg.seed, roots)
+    for (c, _, _), ci in zip(triples, per_cell):
+        c["ci"] = ci
+    results["summary"]["ci"] = summary
+    results["summary"]["bootstrap"] = {"resamples": cfg.bootstrap_resamples, "seed": cfg.seed,
+                                       "interval": "percentile 95%", "se": "sd of the resampled metric"}
+    other = compare_predictions(cfg)
+    if not other:
+        return
+    diffs: dict[str, list[Any]] = {}
+    for c, t, recs in triples:
+        mine = [r for r in recs if r["id"] in other]
+        theirs = [other[r["id"]] for r in mine]
+        out, norm = B.paired(t, mine, theirs, cfg.bootstrap_resamples, cfg.seed, f"{t.name}/{c['source']}")
+        if out:
+            c["paired"] = {"n": len(mine), **out}
+            diffs.setdefault(t.root, []).append(norm)
+    results["summary"]["paired"] = {
+        f"p{root}": {"diff": 100.0 * float(np.mean([d[1] for d in ds])),
+                     **B.difference(100.0 * np.mean(np.vstack([d[0] for d in ds]), axis=0))}
+        for root, ds in diffs.items()
+    }
+
+
+def _uncertainty_md(results: Mapping[str, Any]) -> str:
+    s = results.get("summary", {})
+    if "ci" not in s:
+        return ""
+    from .baselines import _f
+
+    b = s.get("bootstrap", {})
+    lines = ["## Uncertainty", "",
+             f"Bootstrap over the rows of each cell ({b.get('resamples')} seeded resamples, seed {b.get('seed')}): "
+             "value [95% interval] +- standard error. Summary scores resample every cell.", ""]
+    for k, ci in s["ci"].items():
+        lines.append(f"- {k}: {_f(s.get(k))} [{_f(ci['lo'])}, {_f(ci['hi'])}] +- {_f(ci['se'])}")
+    lines += ["", "| subtask | source | n | metric | value | 95% interval | se |", "|---|---|---|---|---|---|---|"]
+    for c in results["cells"]:
+        for k, ci in (c.get("ci") or {}).items():
+            lines.append(f"| {c['abbr']} | {c['source']} | {c['n']} | {k} | {_f(c['metrics'].get(k))} | "
+                         f"[{_f(ci['lo'])}, {_f(ci['hi'])}] | {_f(ci['se'])} |")
+    if s.get("paired") or any(c.get("paired") for c in results["cells"]):
+        lines += ["", "### Paired difference (this - other, same ids)", "",
+                  "| subtask | source | n common | metric | difference | 95% interval | p |", "|---|---|---|---|---|---|---|"]
+        for k, d in (s.get("paired") or {}).items():
+            lines.append(f"| summary | | | {k} | {_f(d['diff'])} | [{_f(d['lo'])}, {_f(d['hi'])}] | {_f(d['p'])} |")
+        for c in results["cells"]:
+            p = c.get("paired") or {}
+            for k, d in p.items():
+                if k != "n":
+                    lines.append(f"| {c['abbr']} | {c['source']} | {p['n']} | {k} | {_f(d['diff'])} | "
+                                 f"[{_f(d['lo'])}, {_f(d['hi'])}] | {_f(d['p'])} |")
+    return "\n".join(lines) + "\n"
+
+
 def render_markdown(results: Mapping[str, Any]) -> str:
-    parts: list[str] = []
+    parts: list[str] = [_uncertainty_md(results)]
     if results.get("baselines"):
         from .baselines import render_markdown as baselines_md
 
         parts.append(baselines_md(results["baselines"], results.get("cells", [])))
+    parts = [p for p in parts if p]
     return ("\n" + "\n".join(parts)) if parts else ""
 
 
