@@ -34,10 +34,60 @@ def baseline_predictions(cfg: EvalConfig, name: str, tasks: Sequence[Task], todo
     return {"base_model": f"baseline:{name}", "adapter": None, "baseline": name}
 
 
+ORDERS_FILE = "candidate_orders.jsonl"
+
+
+def score_candidate_orders(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]],
+                           opts: ScoringOptions, budgets: Mapping[str, int], baseline_name: str | None,
+                           predictor: Any, state: Any) -> None:
+    """Predict the permuted TKR/CDR/NIR rows into ``candidate_orders.jsonl`` (resumable by id)."""
+    from . import report
+    from .orders import run_orders
+
+    path = os.path.join(cfg.output, ORDERS_FILE)
+    done = report.load_predictions(path)
+    if baseline_name is not None:
+        from .baselines import Baseline, load_train_stats, stats_configs
+
+        b = Baseline(baseline_name, load_train_stats(cfg.train_dataset or cfg.dataset, cfg.revision,
+                                                     stats_configs(tasks)), cfg.seed)
+
+        def score(task: Task, rows: list[dict[str, Any]]) -> None:
+            report.append_predictions(path, [b.record(task, r, opts) for r in rows])
+    else:
+        from .runner import _predict_task
+
+        def score(task: Task, rows: list[dict[str, Any]]) -> None:
+            if predictor is None:
+                raise RuntimeError("--candidate-orders needs the model, which was not loaded (every prediction "
+                                   "was already done): delete predictions.jsonl or candidate_orders.jsonl's output")
+            mode = "likelihood" if cfg.predict_mode == "likelihood" and task.closed_set else "generate"
+            _predict_task(task, rows, predictor, cfg, opts, budgets[task.name], mode, state, path)
+
+    run_orders(tasks, eval_rows, cfg.candidate_orders, cfg.seed, done, score)
+
+
+def add_candidate_orders(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]],
+                         results: dict[str, Any]) -> None:
+    from .orders import order_report
+    from .report import load_predictions
+
+    if not cfg.candidate_orders:
+        return
+    recs = load_predictions(os.path.join(cfg.output, ORDERS_FILE))
+    tmap = {t.name: t for t in tasks}
+    for c in results["cells"]:
+        t = tmap[c["task"]]
+        if t.answer in ("ranking", "choice"):
+            rows = [r for r in eval_rows[t.name] if r["source"] == c["source"]]
+            c["candidate_orders"] = order_report(t, rows, recs, cfg.candidate_orders, cfg.seed)
+
+
 def add_interpretability(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]],
                          records: Mapping[str, Mapping[str, Any]], results: dict[str, Any]) -> None:
     """Add baselines / intervals / validity / candidate-order results to ``results`` in place."""
     add_uncertainty(cfg, tasks, eval_rows, records, results)
+    add_candidate_orders(cfg, tasks, eval_rows, results)
     if cfg.baselines:
         from .baselines import baseline_cells, load_train_stats, stats_configs
 
@@ -127,7 +177,9 @@ def _uncertainty_md(results: Mapping[str, Any]) -> str:
 
 
 def render_markdown(results: Mapping[str, Any]) -> str:
-    parts: list[str] = [_uncertainty_md(results)]
+    from .orders import render_markdown as orders_md
+
+    parts: list[str] = [_uncertainty_md(results), orders_md(results.get("cells", []))]
     if results.get("baselines"):
         from .baselines import render_markdown as baselines_md
 

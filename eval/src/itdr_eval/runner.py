@@ -174,6 +174,7 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     todo = rows_to_do()
     will_train = cfg.finetune == "lora" and not (cfg.resume and is_adapter(os.path.join(cfg.output, "adapter")))
     model_info: dict[str, Any] = {}
+    predictor = None
     if not cfg.model:  # issue 12: --baselines alone: no model cells, only the baselines
         return _write_results(cfg, [], eval_rows, fingerprints, {"base_model": None, "adapter": None,
                               "note": "no model: model-free baselines only"}, timings, pred_path, t0)
@@ -202,6 +203,10 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
             timings["predict"][t.name] = {"rows": len(todo[t.name]), "seconds": time.perf_counter() - start}
     else:
         model_info = {"base_model": cfg.model, "adapter": None, "note": "model not loaded: every prediction was already in predictions.jsonl"}
+    if cfg.candidate_orders:  # issue 12: the same rows under permuted candidate orders
+        from .interp import score_candidate_orders
+
+        score_candidate_orders(cfg, tasks, eval_rows, opts, budgets, baseline_name, predictor, state)
     if not state.is_main_process:
         return None
     return _write_results(cfg, tasks, eval_rows, fingerprints, model_info, timings, pred_path, t0)
