@@ -86,6 +86,12 @@ def add_candidate_orders(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapp
 def add_interpretability(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]],
                          records: Mapping[str, Mapping[str, Any]], results: dict[str, Any]) -> None:
     """Add baselines / intervals / validity / candidate-order results to ``results`` in place."""
+    from .validity import cell_validity
+
+    for c in results["cells"]:
+        t = next(t for t in tasks if t.name == c["task"])
+        rows = [r for r in eval_rows[t.name] if r["source"] == c["source"]]
+        c["validity"] = cell_validity(t, rows, records, cfg.fuzzy_threshold)
     add_uncertainty(cfg, tasks, eval_rows, records, results)
     add_candidate_orders(cfg, tasks, eval_rows, results)
     if cfg.baselines:
@@ -179,7 +185,10 @@ def _uncertainty_md(results: Mapping[str, Any]) -> str:
 def render_markdown(results: Mapping[str, Any]) -> str:
     from .orders import render_markdown as orders_md
 
-    parts: list[str] = [_uncertainty_md(results), orders_md(results.get("cells", []))]
+    from .validity import render_markdown as validity_md
+
+    parts: list[str] = [validity_md(results.get("cells", [])), _uncertainty_md(results),
+                        orders_md(results.get("cells", []))]
     if results.get("baselines"):
         from .baselines import render_markdown as baselines_md
 

@@ -71,6 +71,9 @@ class Predictor:
                 pad_token_id=self.pad_id, eos_token_id=self.stop_ids,
             )
         new = out[:, ids.shape[1]:]
+        # issue 12 (validity report): an answer is cut off when it used the whole budget without a stop token
+        self.last_cut_off = [new.shape[1] >= max_new_tokens and not any(int(t) in self.stop_ids for t in seq)
+                             for seq in new]
         return [self.tokenizer.decode(seq, skip_special_tokens=True).strip() for seq in new]
 
     # ------------------------------------------------------------------ likelihood
@@ -135,6 +138,9 @@ def predict_rows(task: Task, rows: Sequence[Mapping[str, Any]], predictor: Predi
     for start in range(0, len(encoded), batch_size):
         chunk = encoded[start:start + batch_size]
         texts = predictor.generate([ids for _, ids in chunk], max_new_tokens)
-        on_records([record_from_text(task, row, text, opts) for (row, _), text in zip(chunk, texts)])
+        records = [record_from_text(task, row, text, opts) for (row, _), text in zip(chunk, texts)]
+        for rec, cut in zip(records, getattr(predictor, "last_cut_off", [])):  # issue 12: validity report
+            rec["cut_off"] = bool(cut)
+        on_records(records)
         bar.update(len(chunk))
     bar.close()
