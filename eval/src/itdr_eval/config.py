@@ -114,8 +114,9 @@ class EvalConfig:
         "generate",
         "'generate' = greedy decoding then parsing; 'likelihood' = closed-set answers (RP ratings, "
         "NIR choice, TKR/CDR ranking) scored by the model's log-likelihood of each option "
-        "(UAP/IR/TUI are always generated).",
-        choices=("generate", "likelihood"),
+        "(UAP/IR/TUI are always generated); 'constrained' = greedy decoding restricted to valid answers "
+        "(a prefix trie over the candidates' / rating values' token ids; one title at a time, no repeats).",
+        choices=("generate", "likelihood", "constrained"),
     )
     batch_size: int = _opt(8, "Prediction batch size (prompts per generate call).")
     max_length: int = _opt(8192, "Longest prompt in tokens at prediction; longer prompts keep their last tokens.")

@@ -61,7 +61,7 @@ def score_candidate_orders(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Ma
             if predictor is None:
                 raise RuntimeError("--candidate-orders needs the model, which was not loaded (every prediction "
                                    "was already done): delete predictions.jsonl or candidate_orders.jsonl's output")
-            mode = "likelihood" if cfg.predict_mode == "likelihood" and task.closed_set else "generate"
+            mode = cfg.predict_mode if task.closed_set else "generate"
             _predict_task(task, rows, predictor, cfg, opts, budgets[task.name], mode, state, path)
 
     run_orders(tasks, eval_rows, cfg.candidate_orders, cfg.seed, done, score)

@@ -6,8 +6,9 @@ pass: sequences ``prompt + option`` are left-padded so that all end at the same 
 only the last ``max(option length) + 1`` positions' logits are computed (``logits_to_keep``).
 
 Options per subtask: RP - each value of the rating scale, NIR - each candidate title (both as the
-full trained response, end-of-turn included); TKR/CDR - each candidate as the first line
-``"1. <title>"``, candidates ranked by that score (ties keep the prompt order).
+full trained response, end-of-turn included); TKR/CDR - each candidate as the complete first
+line ``"1. <title>\n"`` (newline included, so a title that is a prefix of another gets no free
+advantage), candidates ranked by that score (ties keep the prompt order).
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ class Predictor:
         else:
             options = list(row["candidates"])
         if task.answer == "ranking":
-            completions = [f"1. {o}" for o in options]
+            # each title as a complete first line, terminator included: without "\n" a title that is a
+            # prefix of another always scores at least as high under --likelihood-norm sum (issue 12)
+            completions = [f"1. {o}\n" for o in options]
         else:
             completions = [response_text(self.tokenizer, row, self.fmt, o, prompt) for o in options]
         scores = self.option_scores(p_ids, completions)
@@ -124,6 +127,12 @@ def predict_rows(task: Task, rows: Sequence[Mapping[str, Any]], predictor: Predi
     """Predict and score ``rows``; ``on_records`` receives each finished batch of records."""
     from tqdm.auto import tqdm
 
+    if mode == "constrained" and task.closed_set:  # issue 12: constrained decoding lives in constrained.py
+        from .constrained import predict_constrained
+
+        predict_constrained(task, rows, predictor, batch_size=batch_size, opts=opts, on_records=on_records,
+                            progress=progress)
+        return
     use_likelihood = mode == "likelihood" and task.closed_set
     bar = tqdm(total=len(rows), desc=f"{task.abbr} {'likelihood' if use_likelihood else 'generate'}",
                disable=not progress)

@@ -166,6 +166,8 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     def mode_of(task: Task) -> str:
         if baseline_name is not None:  # issue 12
             return f"baseline:{baseline_name}"
+        if cfg.predict_mode == "constrained" and task.closed_set:  # issue 12
+            return "constrained"
         return "likelihood" if cfg.predict_mode == "likelihood" and task.closed_set else "generate"
 
     def rows_to_do() -> dict[str, list[dict[str, Any]]]:

@@ -56,7 +56,7 @@ def record_validity(task: Task, row: Mapping[str, Any], rec: Mapping[str, Any], 
     """Which problems one answer has (see the module docstring)."""
     flags = dict.fromkeys(CATEGORIES, False)
     flags["cut_off"] = bool(rec.get("cut_off", False))
-    generated = rec.get("mode") == "generate"
+    generated = rec.get("mode") in ("generate", "constrained")
     raw = rec.get("raw") if isinstance(rec.get("raw"), str) else ""
     if task.answer in ("ranking", "choice"):
         cands = list(row["candidates"])
