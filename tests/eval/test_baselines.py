@@ -102,9 +102,11 @@ def test_rating_means():
 def test_model_baseline_is_scored_like_a_model(dataset_dir, tmp_path):
     out = str(tmp_path / "pop")
     assert main(["--model", "baseline:popularity", "--dataset", dataset_dir, "--tasks", "tkr,cdr,nir",
-                 "--output", out, "--no-chart"]) == 0
+                 "--output", out, "--baselines"]) == 0
     res = json.load(open(os.path.join(out, "results.json")))
     assert res["model"]["baseline"] == "popularity"
+    assert os.path.isfile(os.path.join(out, "results.png"))  # drawn with the chance lines
+    assert {b["baseline"] for b in res["baselines"]} == {"random", "first", "popularity"}
     assert {c["abbr"] for c in res["cells"]} == {"TKR", "CDR", "NIR"}
     assert all(c["mode"] == "baseline:popularity" and c["parse_rate"] == 1.0 for c in res["cells"])
     with pytest.raises(ValueError, match="does not answer RP"):
