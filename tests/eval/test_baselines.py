@@ -4,6 +4,7 @@ split, RP means, and the CLI paths (--baselines, --model baseline:NAME)."""
 import json
 import os
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from itdr_eval.baselines import (
@@ -53,7 +54,7 @@ def test_cli_baselines_print_every_movielens_cell_and_popularity_beats_chance(re
     out = str(tmp_path / "b")
     assert main(["--baselines", "--dataset", real_build, "--output", out, "--tasks", "rp,tkr,nir,tui", "--bootstrap-resamples", "0"]) == 0
     printed = capsys.readouterr().out
-    res = json.load(open(os.path.join(out, "results.json")))
+    res = json.loads(Path(os.path.join(out, "results.json")).read_text())
     got = {(c["abbr"], c["baseline"]) for c in res["baselines"]}
     for abbr, names in {"RP": ("random", "global_mean", "user_mean", "item_mean"),
                         "TKR": ("random", "first", "popularity"), "NIR": ("random", "first", "popularity"),
@@ -66,7 +67,7 @@ def test_cli_baselines_print_every_movielens_cell_and_popularity_beats_chance(re
     assert by[("NIR", "popularity")]["metrics"]["hit@1"] > 0.3
     assert by[("RP", "user_mean")]["metrics"]["rmse"] < by[("RP", "random")]["expected"]["rmse"]
     assert res["cells"] == []
-    assert "## Baselines on the same rows" in open(os.path.join(out, "results.md")).read()
+    assert "## Baselines on the same rows" in Path(os.path.join(out, "results.md")).read_text()
 
 
 def test_popularity_ranks_by_train_counts_ties_in_prompt_order():
@@ -103,7 +104,7 @@ def test_model_baseline_is_scored_like_a_model(dataset_dir, tmp_path):
     out = str(tmp_path / "pop")
     assert main(["--model", "baseline:popularity", "--dataset", dataset_dir, "--tasks", "tkr,cdr,nir",
                  "--output", out, "--baselines"]) == 0
-    res = json.load(open(os.path.join(out, "results.json")))
+    res = json.loads(Path(os.path.join(out, "results.json")).read_text())
     assert res["model"]["baseline"] == "popularity"
     assert os.path.isfile(os.path.join(out, "results.png"))  # drawn with the chance lines
     assert {b["baseline"] for b in res["baselines"]} == {"random", "first", "popularity"}

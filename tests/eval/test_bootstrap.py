@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 from itdr_eval import bootstrap as B
@@ -62,12 +63,12 @@ def test_cli_intervals_and_paired_compare(dataset_dir, tmp_path):
     common = ["--dataset", dataset_dir, "--tasks", "tkr,nir", "--no-chart", "--bootstrap-resamples", "200"]
     assert main(["--model", "baseline:first", "--output", first, *common]) == 0
     assert main(["--model", "baseline:random", "--output", rand, "--compare", first, *common]) == 0
-    res = json.load(open(os.path.join(rand, "results.json")))
+    res = json.loads(Path(os.path.join(rand, "results.json")).read_text())
     for c in res["cells"]:
         assert set(c["ci"]) == set(c["metrics"])
         for k, ci in c["ci"].items():
             assert ci["lo"] <= c["metrics"][k] + 1e-9 and c["metrics"][k] <= ci["hi"] + 1e-9
         assert c["paired"]["n"] == c["n"]
     assert "pUII" in res["summary"]["ci"] and "pUII" in res["summary"]["paired"]
-    md = open(os.path.join(rand, "results.md")).read()
+    md = Path(os.path.join(rand, "results.md")).read_text()
     assert "## Uncertainty" in md and "### Paired difference" in md

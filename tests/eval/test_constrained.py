@@ -3,6 +3,7 @@ duplicate-free answers; and likelihood ranking scores each title as a complete l
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from itdr_eval.cli import main
@@ -74,7 +75,7 @@ def test_cli_constrained_mode_is_always_valid(dataset_dir, tiny_model, tmp_path)
     out = str(tmp_path / "c")
     assert main(["--model", tiny_model, "--finetune", "none", "--dataset", dataset_dir, "--tasks", "rp,tkr,nir", "--limit", "1",
                  "--predict-mode", "constrained", "--output", out, "--no-chart", "--bootstrap-resamples", "0"]) == 0
-    res = json.load(open(os.path.join(out, "results.json")))
+    res = json.loads(Path(os.path.join(out, "results.json")).read_text())
     assert res["cells"] and all(c["mode"] == "constrained" and c["validity"]["valid"] == 1.0 for c in res["cells"])
 
 

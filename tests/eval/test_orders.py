@@ -3,6 +3,7 @@ model that always answers the first candidate shows pure position bias."""
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from itdr_eval.baselines import Baseline, TrainStats
@@ -63,16 +64,16 @@ def test_cli_candidate_orders_with_a_baseline_and_a_tiny_model(dataset_dir, tiny
     out = str(tmp_path / "first")
     assert main(["--model", "baseline:first", "--dataset", dataset_dir, "--tasks", "tkr,nir", "--output", out,
                  "--candidate-orders", "5", "--no-chart", "--bootstrap-resamples", "0"]) == 0
-    res = json.load(open(os.path.join(out, "results.json")))
+    res = json.loads(Path(os.path.join(out, "results.json")).read_text())
     for c in res["cells"]:
         o = c["candidate_orders"]
         assert o["orders"] == 5 and o["position_bias"][0]["position"] == 1
         assert o["position_bias"][0]["hit@1"] == 1.0
-    assert "## Candidate-order robustness" in open(os.path.join(out, "results.md")).read()
+    assert "## Candidate-order robustness" in Path(os.path.join(out, "results.md")).read_text()
     out = str(tmp_path / "tiny")
     assert main(["--model", tiny_model, "--finetune", "none", "--dataset", dataset_dir, "--tasks", "nir",
                  "--output", out, "--candidate-orders", "2", "--no-chart", *FAST_TOKENS]) == 0
-    lines = [json.loads(x) for x in open(os.path.join(out, "candidate_orders.jsonl"))]
+    lines = [json.loads(x) for x in Path(os.path.join(out, "candidate_orders.jsonl")).read_text().splitlines()]
     assert len(lines) == 2 * len([r for r in make_rows("next_item_recommendation", "test") if r["eval_subset"]])
-    res = json.load(open(os.path.join(out, "results.json")))
+    res = json.loads(Path(os.path.join(out, "results.json")).read_text())
     assert res["cells"][0]["candidate_orders"]["orders"] == 2

@@ -2,11 +2,17 @@
 
 import json
 import os
+from pathlib import Path
 
 from itdr_eval.cli import main
 from itdr_eval.scoring import ScoringOptions, record_from_text
 from itdr_eval.tasks import get_task
-from itdr_eval.validity import CATEGORIES, cell_validity, history_titles, record_validity
+from itdr_eval.validity import (
+    CATEGORIES,
+    cell_validity,
+    history_titles,
+    record_validity,
+)
 from itdr_eval_testutils import make_rows
 
 TKR = get_task("tkr")
@@ -55,10 +61,10 @@ def test_cell_rates_and_results(dataset_dir, tiny_model, tmp_path):
     out = str(tmp_path / "run")
     assert main(["--model", tiny_model, "--finetune", "none", "--dataset", dataset_dir, "--tasks", "tkr,nir",
                  "--output", out, "--no-chart", "--max-new-tokens", "tkr=3,nir=3", "--bootstrap-resamples", "0"]) == 0
-    res = json.load(open(os.path.join(out, "results.json")))
+    res = json.loads(Path(os.path.join(out, "results.json")).read_text())
     for c in res["cells"]:
         assert set(CATEGORIES) | {"valid", "n"} == set(c["validity"])
-    recs = [json.loads(x) for x in open(os.path.join(out, "predictions.jsonl"))]
+    recs = [json.loads(x) for x in Path(os.path.join(out, "predictions.jsonl")).read_text().splitlines()]
     # a random model with a 3-token budget runs out of tokens on (nearly) every row
     assert all("cut_off" in r for r in recs) and sum(r["cut_off"] for r in recs) >= len(recs) - 1
-    assert "## Output validity" in open(os.path.join(out, "results.md")).read()
+    assert "## Output validity" in Path(os.path.join(out, "results.md")).read_text()

@@ -37,7 +37,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import metrics as M
-from .scoring import ScoringOptions, aggregate_cell, format_rating, make_record, rating_options
+from .scoring import (
+    ScoringOptions,
+    aggregate_cell,
+    format_rating,
+    make_record,
+    rating_options,
+)
 from .tasks import TASKS, Task
 
 BASELINES: dict[str, tuple[str, ...]] = {
@@ -348,9 +354,9 @@ def render_markdown(cells: Sequence[Mapping[str, Any]], model_cells: Sequence[Ma
         return ""
     model = {(c["task"], c["source"]): c for c in model_cells}
     lines = ["## Baselines on the same rows", "",
-             "Model-free controls scored exactly like the model (see eval/README.md, Baselines). "
+             ("Model-free controls scored exactly like the model (see eval/README.md, Baselines). "
              "`random` shows one seeded draw, then its exact expectation (`E`) and the mean of the "
-             "seeded simulation (`sim`).", ""]
+             "seeded simulation (`sim`)."), ""]
     for task in TASKS.values():
         tc = [c for c in cells if c["task"] == task.name]
         if not tc:

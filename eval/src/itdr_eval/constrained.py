@@ -106,7 +106,7 @@ def predict_constrained(task: Task, rows: Sequence[Mapping[str, Any]], predictor
         width = ids.shape[1]
         seen = [0] * len(chunk)
 
-        def allowed(batch_id: int, sent) -> list[int]:
+        def allowed(batch_id: int, sent, states=states, width=width, seen=seen) -> list[int]:
             st = states[batch_id]
             gen = sent[width:].tolist()
             for t in gen[seen[batch_id]:]:

@@ -159,8 +159,8 @@ def _uncertainty_md(results: Mapping[str, Any]) -> str:
 
     b = s.get("bootstrap", {})
     lines = ["## Uncertainty", "",
-             f"Bootstrap over the rows of each cell ({b.get('resamples')} seeded resamples, seed {b.get('seed')}): "
-             "value [95% interval] +- standard error. Summary scores resample every cell.", ""]
+             (f"Bootstrap over the rows of each cell ({b.get('resamples')} seeded resamples, seed {b.get('seed')}): "
+             "value [95% interval] +- standard error. Summary scores resample every cell."), ""]
     for k, ci in s["ci"].items():
         lines.append(f"- {k}: {_f(s.get(k))} [{_f(ci['lo'])}, {_f(ci['hi'])}] +- {_f(ci['se'])}")
     lines += ["", "| subtask | source | n | metric | value | 95% interval | se |", "|---|---|---|---|---|---|---|"]
@@ -184,7 +184,6 @@ def _uncertainty_md(results: Mapping[str, Any]) -> str:
 
 def render_markdown(results: Mapping[str, Any]) -> str:
     from .orders import render_markdown as orders_md
-
     from .validity import render_markdown as validity_md
 
     parts: list[str] = [validity_md(results.get("cells", [])), _uncertainty_md(results),

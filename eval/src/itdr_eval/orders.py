@@ -134,9 +134,9 @@ def render_markdown(cells: Sequence[Mapping[str, Any]]) -> str:
     from .baselines import _f
 
     lines = ["## Candidate-order robustness", "",
-             "Each row scored under K seeded permutations of its candidates (prompt order only; gold by title): "
+             ("Each row scored under K seeded permutations of its candidates (prompt order only; gold by title): "
              "mean +- sd over orders, and Hit@1 by the prompt position of a positive beside chance "
-             "(positives / candidates).", ""]
+             "(positives / candidates)."), ""]
     for c in cells:
         o = c["candidate_orders"]
         lines.append(f"### {c['abbr']} {c['source']} ({o['orders']} orders x {o['rows']} rows)")

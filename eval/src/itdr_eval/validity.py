@@ -112,8 +112,8 @@ def render_markdown(cells: Sequence[Mapping[str, Any]]) -> str:
     from .baselines import _f
 
     lines = ["## Output validity", "",
-             "Fraction of each cell's rows with each problem (a row can have several); invalid answers "
-             "stay in every metric's denominator as misses.", "",
+             ("Fraction of each cell's rows with each problem (a row can have several); invalid answers "
+             "stay in every metric's denominator as misses."), "",
              "| subtask | source | n | valid | " + " | ".join(c.replace("_", " ") for c in CATEGORIES) + " |",
              "|---" * (4 + len(CATEGORIES)) + "|"]
     for c in cells:
