@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from itdr_eval.cli import main
 from itdr_eval.scoring import ScoringOptions, record_from_text
 from itdr_eval.tasks import get_task
@@ -16,6 +17,17 @@ from itdr_eval.validity import (
 from itdr_eval_testutils import make_rows
 
 TKR = get_task("tkr")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """The tiny model's matmuls are far too small for threads: on a shared CPU they only contend."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 def _flags(task, row, text, **extra):
