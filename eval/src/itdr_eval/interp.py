@@ -30,11 +30,20 @@ def baseline_predictions(cfg: EvalConfig, name: str, tasks: Sequence[Task], todo
         raise ValueError(f"baseline {name} does not answer {', '.join(skipped)}: restrict --tasks")
     b = Baseline(name, load_train_stats(cfg.train_dataset or cfg.dataset, cfg.revision, stats_configs(usable)), cfg.seed)
     for t in usable:
-        report.append_predictions(pred_path, [b.record(t, r, opts) for r in todo[t.name]])
+        report.append_predictions(pred_path, [b.record(t, r, opts) for r in todo.get(t.name, [])])
     return {"base_model": f"baseline:{name}", "adapter": None, "baseline": name}
 
 
 ORDERS_FILE = "candidate_orders.jsonl"
+
+
+def orders_pending(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> bool:
+    from .orders import order_tasks, permuted_rows
+    from .report import load_predictions
+
+    done = load_predictions(os.path.join(cfg.output, ORDERS_FILE))
+    return any(r["id"] not in done for t in order_tasks(tasks)
+               for r in permuted_rows(eval_rows[t.name], cfg.candidate_orders, cfg.seed))
 
 
 def score_candidate_orders(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -53,14 +62,14 @@ def score_candidate_orders(cfg: EvalConfig, tasks: Sequence[Task], eval_rows: Ma
                                                      stats_configs(tasks)), cfg.seed)
 
         def score(task: Task, rows: list[dict[str, Any]]) -> None:
-            report.append_predictions(path, [b.record(task, r, opts) for r in rows])
+            if state.is_main_process:  # a baseline needs no sharding: rank 0 writes everything
+                report.append_predictions(path, [b.record(task, r, opts) for r in rows])
     else:
         from .runner import _predict_task
 
         def score(task: Task, rows: list[dict[str, Any]]) -> None:
-            if predictor is None:
-                raise RuntimeError("--candidate-orders needs the model, which was not loaded (every prediction "
-                                   "was already done): delete predictions.jsonl or candidate_orders.jsonl's output")
+            if predictor is None:  # runner loads the model whenever orders_pending() is true
+                raise RuntimeError("--candidate-orders: permuted rows left but no model loaded")
             mode = cfg.predict_mode if task.closed_set else "generate"
             _predict_task(task, rows, predictor, cfg, opts, budgets[task.name], mode, state, path)
 

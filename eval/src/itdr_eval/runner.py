@@ -127,6 +127,15 @@ def _dataset_info(cfg: EvalConfig, fingerprints: dict[str, str]) -> dict[str, An
     return info
 
 
+def _orders_pending(cfg: EvalConfig, tasks: list[Task], eval_rows: dict[str, list[dict[str, Any]]]) -> bool:
+    """Issue 12: whether --candidate-orders still has permuted rows to predict (the model is then needed)."""
+    if not cfg.candidate_orders:
+        return False
+    from .interp import orders_pending
+
+    return orders_pending(cfg, tasks, eval_rows)
+
+
 def run(cfg: EvalConfig) -> dict[str, Any] | None:
     """Run one evaluation; returns the results dict on rank 0 (``None`` on other ranks)."""
     from accelerate import PartialState
@@ -183,8 +192,9 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     if baseline_name is not None:  # issue 12: model-free predictions
         from .interp import baseline_predictions
 
-        model_info = baseline_predictions(cfg, baseline_name, tasks, todo, opts, pred_path)
-    elif any(todo.values()) or will_train:
+        model_info = baseline_predictions(cfg, baseline_name, tasks, todo if state.is_main_process else {},
+                                          opts, pred_path)
+    elif any(todo.values()) or will_train or _orders_pending(cfg, tasks, eval_rows):
         model, tokenizer, model_info = _prepare_model(cfg, state, timings)
         if isinstance(model_info.get("training"), dict) and done:
             # a freshly trained adapter makes earlier predictions stale: keep them aside, redo all
