@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .baselines import popularity_cells
 from .errors import ItdrError
 from .matrix import PAPER_CELLS, paper_count
 from .splits import SPLITS
@@ -324,6 +325,7 @@ def write_card(
         changelog=changelog(),
         code_url=options.code_url,
         gated=options.gated,
+        popularity_cells=popularity_cells(folder, configs),  # issue 12: how hard the candidate lists are
         **context,
     )
     (folder / "README.md").write_text(str(card), encoding="utf-8")

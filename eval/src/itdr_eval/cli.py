@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if results is not None:
         s = results["summary"]
+        if results.get("baselines"):  # issue 12: --baselines prints its tables
+            from .baselines import render_markdown
+
+            print(render_markdown(results["baselines"], results.get("cells", [])))
         print(f"pUII={s['pUII']:.2f} pUIU={s['pUIU']:.2f} (--summary {s['method']})  ->  {cfg.output}/results.md",
               file=sys.stderr)
     return 0

@@ -34,8 +34,9 @@ class EvalConfig:
     model: str = _opt(
         "",
         "Base model (Hub id or local folder), or a saved LoRA adapter folder "
-        "(detected by adapter_config.json: its base model is loaded and the adapter applied).",
-        required=True,
+        "(detected by adapter_config.json: its base model is loaded and the adapter applied). "
+        "'baseline:NAME' scores a model-free baseline instead (random, first, popularity, global_mean, "
+        "user_mean, item_mean, majority, medoid); may be omitted with --baselines.",
     )
     dataset: str = _opt(
         "itdr",
@@ -141,8 +142,9 @@ class EvalConfig:
         "generate",
         "'generate' = greedy decoding then parsing; 'likelihood' = closed-set answers (RP ratings, "
         "NIR choice, TKR/CDR ranking) scored by the model's log-likelihood of each option "
-        "(UAP/IR/TUI are always generated).",
-        choices=("generate", "likelihood"),
+        "(UAP/IR/TUI are always generated); 'constrained' = greedy decoding restricted to valid answers "
+        "(a prefix trie over the candidates' / rating values' token ids; one title at a time, no repeats).",
+        choices=("generate", "likelihood", "constrained"),
     )
     batch_size: str = _opt(
         "8",
@@ -175,6 +177,22 @@ class EvalConfig:
     )
     predict_only: bool = _opt(False, "Write predictions.jsonl and stop, without scoring.")
     chart: bool = _opt(True, "Write results.png.")
+
+    # --- interpretability (issue 12: baselines, uncertainty, candidate orders) ---------------
+    baselines: bool = _opt(
+        False,
+        "Also score every model-free baseline on the same rows (random with its exact expectation, "
+        "first, popularity, RP means, UAP majority, IR/TUI medoid); results.md shows them beside the model.",
+    )
+    baseline_draws: int = _opt(1000, "Seeded draws per row in the random baseline's simulation.")
+    bootstrap_resamples: int = _opt(
+        1000, "Bootstrap resamples for the 95%% intervals and standard errors (0 = none; seeded by --seed)."
+    )
+    candidate_orders: int = _opt(
+        0,
+        "Score every TKR/CDR/NIR row again under this many seeded permutations of its candidates "
+        "(prompt order only; gold tracked by title): mean +- sd over orders and a position-bias table (0 = off).",
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -224,8 +242,14 @@ def parse_config(argv: list[str] | None = None) -> EvalConfig:
 
 def validate(cfg: EvalConfig) -> EvalConfig:
     """Raise ``ValueError`` on inconsistent options; return ``cfg`` unchanged otherwise."""
-    if not cfg.model:
-        raise ValueError("--model is required")
+    if not cfg.model and not cfg.baselines:
+        raise ValueError("--model is required (or --baselines for the model-free baselines alone)")
+    if cfg.model.startswith("baseline:"):
+        from .baselines import parse_baseline_name
+
+        parse_baseline_name(cfg.model)
+    if cfg.bootstrap_resamples < 0 or cfg.candidate_orders < 0 or cfg.baseline_draws < 0:
+        raise ValueError("--bootstrap-resamples, --candidate-orders and --baseline-draws must be >= 0")
     if not 0.0 < cfg.train_fraction <= 1.0:
         raise ValueError("--train-fraction must be in (0, 1]")
     if not 0.0 <= cfg.warmup_ratio < 1.0:

@@ -6,8 +6,9 @@ pass: sequences ``prompt + option`` are left-padded so that all end at the same 
 only the last ``max(option length) + 1`` positions' logits are computed (``logits_to_keep``).
 
 Options per subtask: RP - each value of the rating scale, NIR - each candidate title (both as the
-full trained response, end-of-turn included); TKR/CDR - each candidate as the first line
-``"1. <title>"``, candidates ranked by that score (ties keep the prompt order).
+full trained response, end-of-turn included); TKR/CDR - each candidate as the complete first
+line ``"1. <title>\n"`` (newline included, so a title that is a prefix of another gets no free
+advantage), candidates ranked by that score (ties keep the prompt order).
 """
 
 from __future__ import annotations
@@ -113,7 +114,9 @@ class Predictor:
         else:
             options = list(row["candidates"])
         if task.answer == "ranking":
-            completions = [f"1. {o}" for o in options]
+            # each title as a complete first line, terminator included: without "\n" a title that is a
+            # prefix of another always scores at least as high under --likelihood-norm sum (issue 12)
+            completions = [f"1. {o}\n" for o in options]
         else:
             completions = [response_text(self.tokenizer, row, self.fmt, o, prompt) for o in options]
         scores = self.option_scores(p_ids, completions)
@@ -144,14 +147,20 @@ def predict_rows(task: Task, rows: Sequence[Mapping[str, Any]], predictor: Predi
     from .errors import is_oom
 
     use_likelihood = mode == "likelihood" and task.closed_set
-    bar = tqdm(total=len(rows), desc=f"{task.abbr} {'likelihood' if use_likelihood else 'generate'}",
-               disable=not progress)
 
     def finish(row: Mapping[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
         rec["target"] = row.get("output")
         rec.update(dict(extra or {}))
         return rec
 
+    if mode == "constrained" and task.closed_set:  # greedy decoding restricted to valid answers
+        from .constrained import predict_constrained
+
+        predict_constrained(task, rows, predictor, batch_size=batch_size, opts=opts,
+                            on_records=on_records, progress=progress, finish=finish)
+        return batch_size
+    bar = tqdm(total=len(rows), desc=f"{task.abbr} {'likelihood' if use_likelihood else 'generate'}",
+               disable=not progress)
     if use_likelihood:
         for row in rows:
             on_records([finish(row, predictor.likelihood_record(task, row, opts))])

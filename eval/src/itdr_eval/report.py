@@ -122,7 +122,8 @@ def _point(folder: str, link: str, target: str) -> None:
 
 
 def write_run_files(folder: str, results: Mapping[str, Any], samples: Sequence[Mapping[str, Any]],
-                    other: Mapping[str, Any] | None = None, other_name: str = "", chart: bool = True) -> str:
+                    other: Mapping[str, Any] | None = None, other_name: str = "", chart: bool = True,
+                    appendix: str = "") -> str:
     """Write ``results_<time>.json/.md/.png`` and ``samples_<time>.jsonl`` (never overwriting an earlier
     run's files) and point ``results.json``, ``results.md``, ``results.png``, ``samples.jsonl`` and
     ``latest`` (a one-line file naming the timestamp) at them. Returns the timestamp."""
@@ -133,7 +134,7 @@ def write_run_files(folder: str, results: Mapping[str, Any], samples: Sequence[M
     with open(os.path.join(folder, f"samples_{ts}.jsonl"), "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(_clean(dict(r)), ensure_ascii=False, default=str) + "\n" for r in samples)
     with open(os.path.join(folder, f"results_{ts}.md"), "w", encoding="utf-8") as fh:
-        fh.write(render_markdown(_clean(dict(results)), other, other_name))
+        fh.write(render_markdown(_clean(dict(results)), other, other_name) + appendix)
     names = ["results.json", "samples.jsonl", "results.md"]
     if chart:
         write_chart(os.path.join(folder, f"results_{ts}.png"), results, other, other_name or "other")
@@ -265,6 +266,14 @@ def write_chart(path: str, results: Mapping[str, Any], other: Mapping[str, Any] 
         ax.set_xticks(list(xs))
         ax.set_xticklabels([c["source"] for c in cells], rotation=30, ha="right", fontsize=7)
         ax.set_title(f"{task.abbr}: {key}" + (" (lower is better)" if key == "rmse" else ""), fontsize=9)
+        # issue 12: the random baseline's exact expectation as a chance line per source
+        chance = {(b["task"], b["source"]): (b.get("expected") or {}).get(key)
+                  for b in results.get("baselines") or [] if b.get("baseline") == "random"}
+        for x, c in zip(xs, cells):
+            level = chance.get((c["task"], c["source"]))
+            if level is not None:
+                ax.hlines(level, x - 0.45, x + 0.45, colors="black", linestyles="dashed", linewidth=1,
+                          label="chance" if x == 0 else None)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -343,6 +343,15 @@ class _PerSource(dict):
         return self.default
 
 
+def _orders_pending(cfg: EvalConfig, tasks: list[Task], eval_rows: dict[str, list[dict[str, Any]]]) -> bool:
+    """Issue 12: whether --candidate-orders still has permuted rows to predict (the model is then needed)."""
+    if not cfg.candidate_orders:
+        return False
+    from .interp import orders_pending
+
+    return orders_pending(cfg, tasks, eval_rows)
+
+
 def run(cfg: EvalConfig) -> dict[str, Any] | None:
     """Run one evaluation; returns the results dict on rank 0 (``None`` on other ranks and with ``--predict-only``)."""
     from accelerate import PartialState
@@ -354,6 +363,13 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     from .prompts import resolve_format
 
     validate(cfg)
+    # --- issue 12: a baseline (or no model at all with --baselines) is scored without loading a model
+    from .baselines import parse_baseline_name
+
+    baseline_name = parse_baseline_name(cfg.model)
+    if baseline_name is not None or not cfg.model:
+        cfg = dataclasses.replace(cfg, finetune="none")
+    # --- end issue 12
     if cfg.finetune == "auto":
         # A base model is tuned with the paper's recipe; a saved adapter is scored as it is.
         cfg = dataclasses.replace(cfg, finetune="none" if is_adapter(cfg.model) else "lora")
@@ -385,6 +401,10 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     _check_existing_predictions(cfg, pred_path, done, stored, fp)
 
     def mode_of(task: Task) -> str:
+        if baseline_name is not None:  # issue 12
+            return f"baseline:{baseline_name}"
+        if cfg.predict_mode == "constrained" and task.closed_set:  # issue 12
+            return "constrained"
         return "likelihood" if cfg.predict_mode == "likelihood" and task.closed_set else "generate"
 
     def rows_to_do() -> dict[str, list[dict[str, Any]]]:
@@ -393,7 +413,22 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     todo = rows_to_do()
     model_info: dict[str, Any] = {}
     budget_info: dict[str, Any] = (stored or {}).get("budgets") or {}
-    if any(todo.values()) or will_train:
+    budgets: Mapping[str, Any] = table
+    predictor = None
+    if not cfg.model:  # --baselines alone: no model cells, only the baselines
+        if not state.is_main_process:
+            return None
+        return _write_results(cfg, [], eval_rows, fingerprints, {"base_model": None, "adapter": None,
+                              "note": "no model: model-free baselines only"}, timings, pred_path, t0,
+                              {"started": started, "fingerprint": fp, "budgets": {}, "original": original, "opts": opts})
+    if baseline_name is not None:  # model-free predictions (issue 12)
+        from .interp import baseline_predictions
+
+        if state.is_main_process:
+            F.write(pred_path, fp)
+        model_info = baseline_predictions(cfg, baseline_name, tasks, todo if state.is_main_process else {},
+                                          opts, pred_path, {"fingerprint": F.short(fp)})
+    elif any(todo.values()) or will_train or _orders_pending(cfg, tasks, eval_rows):
         model, tokenizer, model_info = _prepare_model(cfg, state, timings, device)
         if cfg.finetune == "lora":
             state.wait_for_everyone()
@@ -428,6 +463,10 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     else:
         model_info = {**((stored or {}).get("model_info") or {"base_model": cfg.model, "adapter": None}),
                       "note": "model not loaded: every prediction was already in predictions.jsonl"}
+    if cfg.candidate_orders:  # the same rows under permuted candidate orders (issue 12)
+        from .interp import score_candidate_orders
+
+        score_candidate_orders(cfg, tasks, eval_rows, opts, budgets, baseline_name, predictor, state)
     if not state.is_main_process:
         return None
     if cfg.predict_only:
@@ -507,7 +546,12 @@ def _write_results(cfg: EvalConfig, tasks: list[Task], eval_rows: dict[str, list
         "summary": report.summarise(cells, cfg.summary),
         "timings": timings,
     }
+    from .interp import add_interpretability
+    from .interp import render_markdown as interp_markdown
+
+    add_interpretability(cfg, tasks, eval_rows, records, results)  # baselines, intervals, orders, validity
     other = report.load_results(cfg.compare) if cfg.compare else None
     other_name = os.path.basename(os.path.normpath(cfg.compare)) if cfg.compare else ""
-    report.write_run_files(cfg.output, results, samples, other, other_name, chart=cfg.chart)
+    report.write_run_files(cfg.output, results, samples, other, other_name, chart=cfg.chart,
+                           appendix=interp_markdown(report._clean(results)))
     return results

@@ -249,7 +249,8 @@ def rescore(task: Task, row: Mapping[str, Any], record: Mapping[str, Any], opts:
     """``record`` with parsing and scores re-applied from its stored raw output under ``opts`` (the
     fuzzy threshold, BLEU tokenizer and ROUGE stemming may differ from the run that predicted it)."""
     out = dict(record)
-    if record.get("mode") == "likelihood":
+    if record.get("mode") == "likelihood" or str(record.get("mode", "")).startswith("baseline:"):
+        # no text to re-parse: the answer was chosen directly (log-likelihood, a model-free baseline)
         out["scores"] = score_parsed(task, row, record["parsed"], opts)
         return out
     parsed, ok, extra = parse_output(task, row, record.get("raw") or "", opts)
