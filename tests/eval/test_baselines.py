@@ -116,3 +116,17 @@ def test_model_baseline_is_scored_like_a_model(dataset_dir, tmp_path, capsys):
     assert "does not answer RP" in capsys.readouterr().err
     assert main(["--model", "baseline:nope", "--dataset", dataset_dir, "--output", str(tmp_path / "y")]) == 2
     assert "unknown baseline" in capsys.readouterr().err
+
+
+def test_baselines_with_the_default_tasks_on_a_real_movielens_only_build(real_build, tmp_path, capsys):
+    """The default --tasks all scores the cells a one-source build has (no cross-domain config)."""
+    out = str(tmp_path / "b")
+    assert main(["--baselines", "--dataset", real_build, "--output", out, "--no-chart"]) == 0
+    captured = capsys.readouterr()
+    assert "has no cross_domain_recommendation" in captured.err
+    res = json.loads(Path(os.path.join(out, "results.json")).read_text())
+    assert "cross_domain_recommendation" in res["tasks_skipped"]
+    shown = {(b["task"], b["baseline"]) for b in res["baselines"]}
+    assert {("rating_prediction", "user_mean"), ("top_k_recommendation", "popularity"),
+            ("next_item_recommendation", "random")} <= shown
+    assert "| movielens_32m |" in captured.out and "| popularity |" in captured.out

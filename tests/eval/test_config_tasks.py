@@ -71,3 +71,28 @@ def test_help_does_not_import_torch(argv):
 def test_compare_folder_must_hold_results(tmp_path):
     with pytest.raises(ValueError, match="results.json"):
         parse_config(["--model", "m", "--compare", str(tmp_path)])
+
+
+def test_a_group_scores_the_configs_a_build_has_and_a_named_missing_one_is_an_error():
+    from itdr_eval.tasks import parse_task_list, present_tasks
+
+    have = ["rating_prediction", "top_k_recommendation", "next_item_recommendation", "target_user_identification", "all"]
+    kept, missing = present_tasks("all", parse_task_list("all"), have, "--dataset x")
+    assert [t.name for t in kept] == have[:3] + ["target_user_identification"]
+    assert missing == ["cross_domain_recommendation", "user_attribute_prediction", "interest_recognition"]
+    assert present_tasks("uii,-rp", parse_task_list("uii,-rp"), have, "--dataset x")[1] == ["cross_domain_recommendation"]
+    with pytest.raises(ValueError, match="--dataset x has no cross_domain_recommendation config"):
+        present_tasks("rp,cdr", parse_task_list("rp,cdr"), have, "--dataset x")
+    with pytest.raises(ValueError, match="has none of the subtasks"):
+        present_tasks("uiu,-tui", parse_task_list("uiu,-tui"), have, "--dataset x")
+    assert present_tasks("cdr", parse_task_list("cdr"), None, "x")[0][0].name == "cross_domain_recommendation"
+
+
+def test_config_names_of_a_bare_parquet_folder(tmp_path):
+    from itdr_eval.data import config_names
+
+    (tmp_path / "rating_prediction").mkdir()
+    (tmp_path / "rating_prediction" / "test-00000-of-00001.parquet").write_bytes(b"")
+    (tmp_path / "notes").mkdir()
+    assert config_names(str(tmp_path)) == ["rating_prediction"]
+    assert config_names(str(tmp_path / "absent" / "x")) is None

@@ -52,7 +52,9 @@ class EvalConfig:
     tasks: str = _opt(
         "all",
         "Subtasks to score: comma list of config names or abbreviations (rp,tkr,cdr,nir,uap,ir,tui), "
-        "'all', 'uii', 'uiu'; '-name' removes one (e.g. all,-ir).",
+        "'all', 'uii', 'uiu'; '-name' removes one (e.g. all,-ir). A group scores the subtasks the dataset "
+        "has (a one-source build has no cross-domain cells; results.json lists the skipped ones in "
+        "tasks_skipped); a subtask named on its own must exist.",
     )
     subset: str = _opt(
         "eval",

@@ -40,6 +40,23 @@ def load_split(path: str, config: str, split: str, revision: str | None = None):
                         f"local build folder") from exc
 
 
+def config_names(path: str, revision: str | None = None) -> list[str] | None:
+    """The configs a dataset has, so that ``--tasks all`` scores what a build holds (a MovieLens-only
+    build has no cross-domain cells). ``None`` when they cannot be listed; loading then reports why."""
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "README.md")):
+            return sorted(d for d in os.listdir(path) if glob.glob(os.path.join(path, d, "*.parquet")))
+    elif looks_local(path):
+        return None
+    try:
+        from datasets import get_dataset_config_names
+
+        return list(get_dataset_config_names(path, revision=revision) if not os.path.isdir(path)
+                    else get_dataset_config_names(path))
+    except Exception:  # noqa: BLE001 - unreachable or unknown: load_split gives the one-line error
+        return None
+
+
 def _load_split(path: str, config: str, split: str, revision: str | None = None):
     from datasets import load_dataset
 

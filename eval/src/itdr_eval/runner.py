@@ -11,6 +11,7 @@ import dataclasses
 import importlib.metadata as md
 import os
 import platform
+import sys
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -55,6 +56,15 @@ def _load_eval_rows(cfg: EvalConfig, tasks: list[Task]):
     return rows, fps, content, original
 
 
+def _present(cfg: EvalConfig) -> tuple[list[Task], list[str]]:
+    """The selected subtasks the dataset has (see :func:`~itdr_eval.tasks.present_tasks`)."""
+    from .data import config_names
+    from .tasks import present_tasks
+
+    return present_tasks(cfg.tasks, parse_task_list(cfg.tasks), config_names(cfg.dataset, cfg.revision),
+                         f"--dataset {cfg.dataset}")
+
+
 def _rating_strings(cfg: EvalConfig, tasks: list[Task]) -> dict[tuple[float, float], dict[float, str]]:
     """RP answer strings as the dataset writes them (train split of the tuning data, plus the test split)."""
     from .data import load_split
@@ -73,11 +83,14 @@ def _rating_strings(cfg: EvalConfig, tasks: list[Task]) -> dict[tuple[float, flo
 
 
 def _load_train_rows(cfg: EvalConfig) -> list[dict[str, Any]]:
-    from .data import load_split, sample_train
+    from .data import config_names, load_split, sample_train
+    from .tasks import present_tasks
 
     path = cfg.train_dataset or cfg.dataset
+    spec = cfg.train_tasks or cfg.tasks
+    train_tasks, _ = present_tasks(spec, parse_task_list(spec), config_names(path, cfg.revision), f"train data {path}")
     rows: list[dict[str, Any]] = []
-    for i, t in enumerate(parse_task_list(cfg.train_tasks or cfg.tasks)):
+    for i, t in enumerate(train_tasks):
         ds = load_split(path, t.name, "train", cfg.revision)
         rows += sample_train(ds, cfg.train_fraction, cfg.max_train_samples, cfg.seed + i).to_list()
     return rows
@@ -379,7 +392,11 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     state = PartialState(cpu=not torch.cuda.is_available())
     device = _device(cfg, state)
     started = _now()
-    tasks = parse_task_list(cfg.tasks)
+    tasks, skipped_tasks = _present(cfg)
+    if skipped_tasks:
+        print(f"--tasks {cfg.tasks}: {cfg.dataset} has no {', '.join(skipped_tasks)} config; scoring "
+              f"{', '.join(t.name for t in tasks)}", file=sys.stderr, flush=True)
+        cfg = dataclasses.replace(cfg, tasks=",".join(t.name for t in tasks))
     table = max_new_tokens_table(cfg.max_new_tokens)
     gen_kwargs = parse_gen_kwargs(cfg.gen_kwargs)
     opts = ScoringOptions(fuzzy_threshold=cfg.fuzzy_threshold, bleu_tokenize=cfg.bleu_tokenize, rouge_stemmer=cfg.rouge_stemmer)
@@ -420,7 +437,8 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
             return None
         return _write_results(cfg, [], eval_rows, fingerprints, {"base_model": None, "adapter": None,
                               "note": "no model: model-free baselines only"}, timings, pred_path, t0,
-                              {"started": started, "fingerprint": fp, "budgets": {}, "original": original, "opts": opts})
+                              {"started": started, "fingerprint": fp, "budgets": {}, "original": original, "opts": opts,
+                               "tasks_skipped": skipped_tasks})
     if baseline_name is not None:  # model-free predictions (issue 12)
         from .interp import baseline_predictions
 
@@ -473,7 +491,7 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
         print(f"predictions written to {pred_path} (--predict-only: not scored)", flush=True)
         return None
     run_info = {"started": started, "fingerprint": fp, "budgets": budget_info, "original": original,
-                "opts": opts}
+                "opts": opts, "tasks_skipped": skipped_tasks}
     return _write_results(cfg, tasks, eval_rows, fingerprints, model_info, timings, pred_path, t0, run_info)
 
 
@@ -525,6 +543,7 @@ def _write_results(cfg: EvalConfig, tasks: list[Task], eval_rows: dict[str, list
         "predict_mode": cfg.predict_mode,
         "prediction_fingerprint": run_info.get("fingerprint"),
         "generation_budgets": run_info.get("budgets"),
+        "tasks_skipped": run_info.get("tasks_skipped") or [],
         "notes": {
             "bleu": f"sacrebleu corpus BLEU-1/BLEU-2 (cumulative, no smoothing) / 100, tokenize={cfg.bleu_tokenize!r}",
             "rouge": f"rouge_score F1 (rouge1, rouge2, rougeL), mean over examples, use_stemmer={cfg.rouge_stemmer}",

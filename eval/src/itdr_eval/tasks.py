@@ -88,6 +88,32 @@ def parse_task_list(spec: str) -> list[Task]:
     return [t for t in TASKS.values() if t.name in chosen]
 
 
+def named_tasks(spec: str) -> set[str]:
+    """The subtasks ``spec`` names one by one (not through ``all``/``uii``/``uiu``): those must exist."""
+    keys = (s.strip().lower() for s in spec.split(",") if s.strip() and not s.strip().startswith("-"))
+    return {get_task(k).name for k in keys if k not in ("all", "uii", "uiu")}
+
+
+def present_tasks(spec: str, tasks: list[Task], available: list[str] | None, what: str) -> tuple[list[Task], list[str]]:
+    """``tasks`` restricted to the configs ``available`` in the dataset, and the names left out.
+
+    A group (``all``, ``uii``, ``uiu``) means "those the build has": a build from one source lacks
+    cross-domain cells, and stopping on them would make the default unusable. A subtask named on its
+    own that the dataset lacks is an error.
+    """
+    if available is None:
+        return tasks, []
+    missing = [t.name for t in tasks if t.name not in available]
+    named = sorted(set(missing) & named_tasks(spec))
+    if named:
+        raise ValueError(f"{what} has no {', '.join(named)} config (it has: {', '.join(sorted(available)) or 'none'}); "
+                         f"drop it from --tasks")
+    kept = [t for t in tasks if t.name in available]
+    if not kept:
+        raise ValueError(f"{what} has none of the subtasks {spec!r} selects (it has: {', '.join(sorted(available)) or 'none'})")
+    return kept, missing
+
+
 def max_new_tokens_table(overrides: str) -> dict[str, int]:
     """Per-task generation budgets: registry defaults updated by ``'rp=8,tkr=512'``."""
     table = {t.name: t.max_new_tokens for t in TASKS.values()}
