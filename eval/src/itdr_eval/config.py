@@ -16,6 +16,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from .backends.options import BackendOptions, redact_url, validate_backend  # issue 17: --backend openai
+
 
 def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None, required: bool = False):
     meta: dict[str, Any] = {"help": help}
@@ -27,7 +29,7 @@ def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None, requir
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvalConfig:
+class EvalConfig(BackendOptions):  # backend options (--backend, --base-url, ...) in backends/options.py
     """Everything one ``itdr-eval`` run needs; stored verbatim in ``results.json``."""
 
     # --- what to run on -------------------------------------------------------------------
@@ -192,8 +194,11 @@ def validate(cfg: EvalConfig) -> EvalConfig:
         raise ValueError("--fuzzy-threshold must be in [0, 100]")
     if cfg.compare and not os.path.isfile(os.path.join(cfg.compare, "results.json")):
         raise ValueError(f"--compare {cfg.compare}: no results.json there")
+    validate_backend(cfg)  # issue 17
     return cfg
 
 
 def config_to_dict(cfg: EvalConfig) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
+    out = dataclasses.asdict(cfg)
+    out["base_url"] = redact_url(out["base_url"])  # issue 17: never a URL's credentials or query in results
+    return out

@@ -139,7 +139,8 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     validate(cfg)
     if cfg.finetune == "auto":
         # A base model is tuned with the paper's recipe; a saved adapter is scored as it is.
-        cfg = dataclasses.replace(cfg, finetune="none" if is_adapter(cfg.model) else "lora")
+        # A served model (--backend openai) is scored as it is, too.
+        cfg = dataclasses.replace(cfg, finetune="none" if cfg.backend != "local" or is_adapter(cfg.model) else "lora")
     import torch
 
     # cpu=True lets accelerate see a multi-process CPU launch (torchrun/gloo) as distributed
@@ -165,7 +166,20 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     todo = rows_to_do()
     will_train = cfg.finetune == "lora" and not (cfg.resume and is_adapter(os.path.join(cfg.output, "adapter")))
     model_info: dict[str, Any] = {}
-    if any(todo.values()) or will_train:
+    if cfg.backend != "local":  # --- issue 17: a served model; nothing to load or train -----------
+        from .backends.bridge import served_predictor
+
+        predictor, model_info = served_predictor(cfg)
+        try:
+            timings["predict"] = {}
+            for t in tasks:
+                start = time.perf_counter()
+                _predict_task(t, todo[t.name], predictor, cfg, opts, budgets[t.name], mode_of(t), state, pred_path)
+                timings["predict"][t.name] = {"rows": len(todo[t.name]), "seconds": time.perf_counter() - start}
+        finally:
+            predictor.backend.close()
+        model_info.update(predictor.backend.describe())  # endpoint model, server model ids, no secrets
+    elif any(todo.values()) or will_train:  # --- end issue 17 ----------------------------------------
         model, tokenizer, model_info = _prepare_model(cfg, state, timings)
         if isinstance(model_info.get("training"), dict) and done:
             # a freshly trained adapter makes earlier predictions stale: keep them aside, redo all
