@@ -54,7 +54,7 @@ class OpenAITestServer:
     def answered(self) -> list[dict]:
         return [r for r in self.log if r["status"] == 200]
 
-    def __enter__(self) -> OpenAITestServer:
+    def __enter__(self):
         self.thread.start()
         return self
 
@@ -130,7 +130,7 @@ def _handler(server: OpenAITestServer):
             self.end_headers()
             self.wfile.write(payload)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             entry = {"path": self.path, "body": body, "status": 200}
             with server._lock:

@@ -16,7 +16,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backends.options import BackendOptions, redact_url, validate_backend  # issue 17: --backend openai
+# issue 17: --backend openai and its options
+from .backends.options import BackendOptions, redact_url, validate_backend
 
 
 def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None, required: bool = False):

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import random
-import socket
 import threading
 import time
 import urllib.error
@@ -63,7 +62,7 @@ class OpenAIBackend(Backend):
     name = "openai"
 
     def __init__(self, *, base_url: str, model: str, api_key_env: str = "OPENAI_API_KEY", tokenizer: Any = None,
-                 fmt: PromptFormat = PromptFormat("chat"), cache_path: str | None = None, max_concurrency: int = 8,
+                 fmt: PromptFormat | None = None, cache_path: str | None = None, max_concurrency: int = 8,
                  timeout: float = 120.0, max_retries: int = 6, retry_base_delay: float = 1.0,
                  max_consecutive_failures: int = 20, seed: int | None = None) -> None:
         self.base_url = base_url
@@ -71,7 +70,7 @@ class OpenAIBackend(Backend):
         self.api_key_env = api_key_env
         self._key = os.environ.get(api_key_env) or None
         self.tokenizer = tokenizer
-        self.fmt = fmt
+        self.fmt = fmt or PromptFormat("chat")
         self.timeout = timeout
         self.max_retries = max_retries
         self.retry_base_delay = retry_base_delay
@@ -257,10 +256,10 @@ class OpenAIBackend(Backend):
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             raise self._http_error(route, exc, capability) from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise TransientError(f"no answer within {self.timeout:g} s") from None
         except urllib.error.URLError as exc:
-            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+            if isinstance(exc.reason, TimeoutError):
                 raise TransientError(f"no answer within {self.timeout:g} s") from None
             raise TransientError(f"cannot reach {redact_url(url)}: {self._scrub(str(exc.reason))}") from None
         except (ConnectionError, http.client.HTTPException, OSError) as exc:
