@@ -2,7 +2,8 @@
 transformers model the way vLLM would, with fault injection.
 
 Routes: ``/v1/chat/completions`` (the tokenizer's chat template, greedy ``generate``, stop at eos
-or end-of-turn; ``guided_choice`` = the choice with the highest log-likelihood),
+or end-of-turn; ``continue_final_message``; ``guided_choice`` = the choice with the highest
+log-likelihood),
 ``/v1/completions`` (text or token-id prompts; ``echo`` + ``logprobs``; vLLM ``prompt_logprobs``).
 Log-probabilities come from one unbatched forward pass, independent of the client's code.
 
@@ -80,20 +81,26 @@ class OpenAITestServer:
         return self.tok.decode(new, skip_special_tokens=True), finish
 
     def chat(self, body: dict) -> dict:
-        text = self.tok.apply_chat_template(body["messages"], tokenize=False, add_generation_prompt=True)
+        msgs, partial = body["messages"], ""
+        if body.get("continue_final_message") and msgs[-1]["role"] == "assistant":
+            msgs, partial = msgs[:-1], msgs[-1]["content"]
+        text = self.tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) + partial
         ids = self.tok(text, add_special_tokens=False)["input_ids"]
         choices = body.get("guided_choice")
         if choices and self.caps["guided"]:
-            end = self.tok("<|im_end|>", add_special_tokens=False)["input_ids"]
-            scores = []
-            for c in choices:
-                c_ids = self.tok(c, add_special_tokens=False)["input_ids"] + end
-                scores.append(sum(self.logprobs(ids + c_ids)[0][len(ids):]))
-            content, finish = choices[max(range(len(choices)), key=scores.__getitem__)], "stop"
+            content, finish = self.best_choice(ids, choices), "stop"
         else:
             content, finish = self.generate(ids, body["max_tokens"])
         return {"id": "chatcmpl-test", "object": "chat.completion", "model": self.served_id,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}]}
+
+    def best_choice(self, ids: list[int], choices: list[str]) -> str:
+        """Guided choice, emulated: the choice with the highest summed log-probability."""
+        scores = []
+        for c in choices:
+            c_ids = self.tok(c, add_special_tokens=False)["input_ids"]
+            scores.append(sum(self.logprobs(ids + c_ids)[0][len(ids):]))
+        return choices[max(range(len(choices)), key=scores.__getitem__)]
 
     def completions(self, body: dict) -> dict:
         prompt = body["prompt"]
@@ -106,6 +113,8 @@ class OpenAITestServer:
             choice["logprobs"] = {"tokens": self.tok.convert_ids_to_tokens(toks),
                                   "token_logprobs": values + [self.logprobs(toks)[0][-1]], "top_logprobs": None}
             choice["finish_reason"] = "length"
+        elif body.get("guided_choice") and self.caps["guided"]:
+            choice["text"], choice["finish_reason"] = self.best_choice(ids, body["guided_choice"]), "stop"
         else:
             choice["text"], choice["finish_reason"] = self.generate(ids, body["max_tokens"])
         if body.get("prompt_logprobs") is not None and self.caps["prompt_logprobs"]:

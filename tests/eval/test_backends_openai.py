@@ -173,6 +173,13 @@ def test_guided_choice_constrains_or_fails_clearly(srv):
     settings = GenerationSettings(max_new_tokens=8)
     assert _backend(srv).choose(prompt, row["candidates"], settings) in row["candidates"]
     assert srv.log[0]["body"]["guided_choice"] == row["candidates"]
+    srv.log.clear()
+    ranked = _backend(srv).rank(prompt, row["candidates"], settings)
+    assert sorted(ranked) == sorted(row["candidates"]) and len(srv.log) == len(ranked) - 1
+    last = srv.log[-1]["body"]
+    assert last["continue_final_message"] is True and last["messages"][-1]["role"] == "assistant"
+    assert last["messages"][-1]["content"] == "".join(f"{i + 1}. {t}\n" for i, t in enumerate(ranked[:-2])) + f"{len(ranked) - 1}. "
+    assert last["guided_choice"] == [c for c in row["candidates"] if c not in ranked[:-2]]
     srv.caps["guided"] = False  # the server ignores the field and answers freely
     with pytest.raises(BackendError, match="ignored guided_choice"):
         _backend(srv).choose(prompt, row["candidates"], settings)

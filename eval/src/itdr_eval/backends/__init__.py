@@ -6,7 +6,8 @@ A :class:`Backend` answers two questions, the same two whatever runs the model:
 * ``loglikelihood(prompt, continuations, norm) -> scores`` - the log-probability of each
   continuation after the prompt (summed, or averaged over its tokens).
 
-and optionally ``choose(prompt, choices, settings) -> choice`` (constrained decoding).
+and optionally ``choose(prompt, choices, settings, prefix) -> choice`` (constrained decoding),
+from which ``rank(prompt, choices, settings) -> ranked list`` follows.
 ``bridge.LocalBackend`` wraps the existing :class:`~itdr_eval.predict.Predictor` (transformers);
 ``openai_http.OpenAIBackend`` talks to an OpenAI-compatible server. ``bridge.BackendPredictor``
 lets ``predict.predict_rows`` drive any backend, so prompt rendering, budgets, option lists,
@@ -67,8 +68,21 @@ class Backend:
     def loglikelihood(self, prompt: Prompt, continuations: Sequence[str], norm: str = "sum") -> list[float]:
         raise NotImplementedError
 
-    def choose(self, prompt: Prompt, choices: Sequence[str], settings: GenerationSettings) -> str:
+    def choose(self, prompt: Prompt, choices: Sequence[str], settings: GenerationSettings, prefix: str = "") -> str:
+        """The answer constrained to one of ``choices``, after the answer text ``prefix``."""
         raise BackendError(f"the {self.name} backend has no constrained decoding")
+
+    def rank(self, prompt: Prompt, choices: Sequence[str], settings: GenerationSettings) -> list[str]:
+        """A constrained ranked list ``1. a\n2. b\n...``: each line chosen among the candidates not
+        yet listed, after the lines already written (len(choices) - 1 constrained steps)."""
+        remaining, order, prefix = list(choices), [], ""
+        while len(remaining) > 1:
+            line = f"{len(order) + 1}. "
+            pick = self.choose(prompt, remaining, settings, prefix + line)
+            order.append(pick)
+            remaining.remove(pick)
+            prefix += f"{line}{pick}\n"
+        return order + remaining
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name}

@@ -8,7 +8,9 @@ connection, so a client dependency would buy nothing. Routes:
 * alpaca prompts -> ``POST /completions`` with the same prompt text as the local backend;
 * likelihood -> ``POST /completions`` with the prompt + option as token ids, ``echo`` and
   ``logprobs`` (OpenAI legacy) or, when those come back empty, vLLM's ``prompt_logprobs``;
-* constrained choice -> chat with vLLM/SGLang ``guided_choice`` (``structured_outputs.choice``).
+* constrained choice -> the prompt's route with vLLM/SGLang ``guided_choice``
+  (``structured_outputs.choice``); a ranked list continues the assistant turn line by line
+  (``continue_final_message``).
 
 Greedy settings are sent explicitly (temperature 0, top_p 1, no penalties, n 1). Transient
 failures (408, 429, 5xx, timeouts, connection errors, malformed JSON) are retried with
@@ -113,18 +115,24 @@ class OpenAIBackend(Backend):
 
         return list(self._pool.map(one, conts))
 
-    def choose(self, prompt: Prompt, choices: Sequence[str], settings: GenerationSettings) -> str:
-        body = self._chat_body(prompt, settings)
+    def choose(self, prompt: Prompt, choices: Sequence[str], settings: GenerationSettings, prefix: str = "") -> str:
+        if self.fmt.kind == "chat":
+            route, body, extract = "/chat/completions", self._chat_body(prompt, settings), _chat_text
+            if prefix:  # continue the assistant turn already written (vLLM continue_final_message)
+                body["messages"].append({"role": "assistant", "content": prefix})
+                body.update(continue_final_message=True, add_generation_prompt=False)
+        else:
+            route, extract = "/completions", _completion_text
+            body = {"model": self.model, "prompt": prompt.text + prefix, **self._settings(settings)}
         body["guided_choice"] = list(choices)  # vLLM (<= 0.10), SGLang
         body["structured_outputs"] = {"choice": list(choices)}  # vLLM >= 0.10
         try:
-            text = self._post("/chat/completions", body, _chat_text, capability="guided decoding (guided_choice)")["text"]
+            text = self._post(route, body, extract, capability="guided decoding (guided_choice)")["text"]
         except _Missing as exc:
             raise BackendError(f"{exc}; constrained decoding needs a server with guided_choice (vLLM, SGLang)") from None
         if text not in choices:
-            raise BackendError(f"{self._where('/chat/completions')} ignored guided_choice (answered {text[:60]!r}, "
-                               "not one of the choices): the server has no guided decoding; use --predict-mode "
-                               "generate or likelihood")
+            raise BackendError(f"{self._where(route)} ignored guided_choice (answered {text[:60]!r}, not one of the "
+                               "choices): the server has no guided decoding; use --predict-mode generate or likelihood")
         return text
 
     def describe(self) -> dict[str, Any]:
