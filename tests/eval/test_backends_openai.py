@@ -8,10 +8,13 @@ import os
 import time
 
 import pytest
+import torch
 from itdr_eval.backends import BackendError, GenerationSettings, Prompt
+from itdr_eval.backends.bridge import BackendPredictor, LocalBackend
 from itdr_eval.backends.openai_http import OpenAIBackend
 from itdr_eval.cli import main
-from itdr_eval.modeling import load_tokenizer
+from itdr_eval.modeling import load_model, load_tokenizer
+from itdr_eval.predict import Predictor
 from itdr_eval.prompts import PromptFormat, encode, prompt_text, response_text
 from itdr_eval_testutils import make_rows
 from openai_testserver import OpenAITestServer
@@ -105,6 +108,26 @@ def test_alpaca_prompts_use_completions(tiny_model_no_template, dataset_dir, tmp
         assert {r["path"] for r in plain.log} == {"/v1/completions"}
     local, served = _records(tmp_path / "l"), _records(tmp_path / "s")
     assert {k: v["raw"] for k, v in served.items()} == {k: v["raw"] for k, v in local.items()}
+
+
+def test_local_and_http_backends_answer_the_interface_alike(srv, tiny_model):
+    loaded = load_model(tiny_model, dtype=torch.float32)
+    fmt = PromptFormat("chat")
+    pred = Predictor(loaded.model.eval(), loaded.tokenizer, fmt, "cpu")
+    rows = [make_rows("next_item_recommendation", "test")[0], make_rows("rating_prediction", "test")[1]]
+    render = BackendPredictor(None, loaded.tokenizer, fmt, "cpu", backend=None)
+    prompts = [render.prompt_ids(r)[1] for r in rows]
+    conts = [response_text(loaded.tokenizer, rows[0], fmt, c) for c in rows[0]["candidates"]]
+    local = LocalBackend(pred)
+    settings = GenerationSettings(max_new_tokens=6)
+    http = OpenAIBackend(base_url=srv.url, model="itdr", tokenizer=loaded.tokenizer, fmt=fmt)
+    assert http.generate(prompts, settings) == [local.generate([p], settings)[0] for p in prompts]
+    for norm in ("sum", "mean"):
+        assert http.loglikelihood(prompts[0], conts, norm) == pytest.approx(
+            local.loglikelihood(prompts[0], conts, norm), abs=1e-4)
+    http.close()
+    assert local.loglikelihood(prompts[0], conts, "mean") == pytest.approx(pred.option_scores(list(prompts[0].ids), conts))
+
 
 
 def _backend(srv, tmp_path=None, **kw):
