@@ -16,6 +16,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+# issue 17: --backend openai and its options
+from .backends.options import BackendOptions, redact_url, validate_backend
+
 
 def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None, required: bool = False):
     meta: dict[str, Any] = {"help": help}
@@ -27,7 +30,7 @@ def _opt(default: Any, help: str, choices: tuple[str, ...] | None = None, requir
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvalConfig:
+class EvalConfig(BackendOptions):  # backend options (--backend, --base-url, ...) in backends/options.py
     """Everything one ``itdr-eval`` run needs; stored verbatim in ``results.json``."""
 
     # --- what to run on -------------------------------------------------------------------
@@ -265,6 +268,7 @@ def validate(cfg: EvalConfig) -> EvalConfig:
     from .generation import parse_gen_kwargs
 
     parse_gen_kwargs(cfg.gen_kwargs)
+    validate_backend(cfg)
     return cfg
 
 
@@ -303,4 +307,6 @@ def model_kwargs(spec: str) -> dict[str, Any]:
 
 
 def config_to_dict(cfg: EvalConfig) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)
+    out = dataclasses.asdict(cfg)
+    out["base_url"] = redact_url(out["base_url"])  # never a URL's credentials or query in results
+    return out

@@ -153,6 +153,12 @@ def predict_rows(task: Task, rows: Sequence[Mapping[str, Any]], predictor: Predi
         rec.update(dict(extra or {}))
         return rec
 
+    if mode == "constrained" and task.closed_set and hasattr(predictor, "constrained_text"):  # a served model
+        for row in rows:
+            rec = record_from_text(task, row, predictor.constrained_text(task, row), opts)
+            rec.update(mode="constrained", cut_off=False, prompt_hash=sha256_text(predictor.prompt_ids(row)[0]))
+            on_records([finish(row, rec)])
+        return batch_size
     if mode == "constrained" and task.closed_set:  # greedy decoding restricted to valid answers
         from .constrained import predict_constrained
 

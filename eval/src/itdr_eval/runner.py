@@ -250,7 +250,7 @@ def _prediction_fingerprint(cfg: EvalConfig, content: Mapping[str, str], gen_kwa
     margs = model_kwargs(cfg.model_args)
     return {
         "model": cfg.model,
-        "model_identity": model_identity(cfg.model, margs.get("revision")),
+        "model_identity": _served_identity(cfg) if cfg.backend != "local" else model_identity(cfg.model, margs.get("revision")),
         "finetune": cfg.finetune,
         "adapter_hash": None,
         "dataset": cfg.dataset,
@@ -266,6 +266,13 @@ def _prediction_fingerprint(cfg: EvalConfig, content: Mapping[str, str], gen_kwa
         "model_args": margs,
         "precision": cfg.precision,
     }
+
+
+def _served_identity(cfg: EvalConfig) -> str:
+    """A served model is its endpoint's model name at the (credential-free) base URL."""
+    from .backends.options import redact_url
+
+    return f"{cfg.backend}:{cfg.model}@{redact_url(cfg.base_url)}"
 
 
 def _check_existing_predictions(cfg: EvalConfig, pred_path: str, done: Mapping[str, Any],
@@ -385,7 +392,8 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     # --- end issue 12
     if cfg.finetune == "auto":
         # A base model is tuned with the paper's recipe; a saved adapter is scored as it is.
-        cfg = dataclasses.replace(cfg, finetune="none" if is_adapter(cfg.model) else "lora")
+        # A served model (--backend openai) is scored as it is, too.
+        cfg = dataclasses.replace(cfg, finetune="none" if cfg.backend != "local" or is_adapter(cfg.model) else "lora")
     import torch
 
     # cpu=True lets accelerate see a multi-process CPU launch (torchrun/gloo) as distributed
@@ -446,6 +454,23 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
             F.write(pred_path, fp)
         model_info = baseline_predictions(cfg, baseline_name, tasks, todo if state.is_main_process else {},
                                           opts, pred_path, {"fingerprint": F.short(fp)})
+    elif cfg.backend != "local":  # a served model (--backend openai): nothing to load or train
+        from .backends.bridge import served_predictor
+
+        predictor, model_info = served_predictor(cfg, _rating_strings(cfg, tasks))
+        fp.update(model_info=dict(model_info))
+        if state.is_main_process:
+            F.write(pred_path, fp)
+        timings["predict"] = {}
+        try:
+            for t in tasks:
+                start = time.perf_counter()
+                _predict_task(t, todo[t.name], predictor, cfg, opts, budgets[t.name], mode_of(t), state, pred_path,
+                              {"fingerprint": F.short(fp)})
+                timings["predict"][t.name] = {"rows": len(todo[t.name]), "seconds": time.perf_counter() - start}
+        finally:
+            predictor.backend.close()
+        model_info.update(predictor.backend.describe())  # endpoint model, server model ids, no secrets
     elif any(todo.values()) or will_train or _orders_pending(cfg, tasks, eval_rows):
         model, tokenizer, model_info = _prepare_model(cfg, state, timings, device)
         if cfg.finetune == "lora":
