@@ -76,7 +76,12 @@ class BuildConfig:
         "Amazon Reviews 2023 categories to read, comma-separated file stems (paper: these 12; its 'Beauty' and "
         "'Fashion' are inferred to be All_Beauty and Amazon_Fashion).",
     )
-    nir_history: int = option(5, "History items in next-item recommendation (paper: 5).")
+    nir_history: int = option(
+        0,
+        "History items in next-item recommendation; 0 = the per-source default: 10 for MovieLens 32M "
+        "(inferred: the paper's 307-token MovieLens input is ~91 tokens longer than 5 items allow), 5 elsewhere "
+        "(the paper's example).",
+    )
     nir_negatives: int = option(4, "Sampled negatives beside the true next item (inferred: 4, so 5 candidates).")
     uap_items: int = option(20, "Liked items shown in user attribute prediction (paper: ~20).")
     uap_min_items: int = option(5, "Users with fewer rated items than this get no attribute-prediction example.")

@@ -109,7 +109,7 @@ def test_target_user_identification_uses_three_distinct_taggers(ml):
         comments = row["input"].split("User comments:\n")[1].splitlines()
         assert len(comments) == 3
         assert texts[texts["item"] == item]["user"].nunique() >= 3
-        assert row["reference_provenance"] == "derived:tui-v1"
+        assert row["reference_provenance"] == "derived:tui-v2"
         assert row["output"].startswith(ml.title_of[item])
         assert row["user_id"] == ""
 
