@@ -51,13 +51,29 @@ class History:
         return History(self.item[index], self.rating[index], self.timestamp[index], weight)
 
 
+def tie_keys(rows: pd.DataFrame, seed: int) -> np.ndarray:
+    """A seeded pseudo-random key per row sharing (user, timestamp) with another row; 0 elsewhere."""
+    from .splits import unit_hash
+
+    keys = np.zeros(len(rows))
+    tied = rows.duplicated(["user", "timestamp"], keep=False).to_numpy()
+    if tied.any():
+        sub = rows.loc[tied]
+        keys[tied] = (unit_hash(sub["user"].to_numpy(), seed, "tie-user") + unit_hash(sub["item"].to_numpy(), seed, "tie-item")) % 1.0
+    return keys
+
+
 class Histories:
     """Chronological interactions of a set of users, one slice per user."""
 
-    def __init__(self, interactions: pd.DataFrame, users: np.ndarray) -> None:
+    def __init__(self, interactions: pd.DataFrame, users: np.ndarray, seed: int = 0) -> None:
         rows = interactions[member_mask(interactions["user"], users)]
-        # Ties in time keep file order: a stable sort on (user, timestamp).
-        order = np.lexsort((np.arange(len(rows)), rows["timestamp"].to_numpy(), rows["user"].to_numpy()))
+        # Ties in time are broken by a seeded hash of (user, item), not file order: MovieLens sorts
+        # ratings.csv by movieId within a user, so file order would make "next" the highest
+        # movieId of a same-second batch (15% of ml-latest-small's targets). Then file order.
+        order = np.lexsort(
+            (np.arange(len(rows)), tie_keys(rows, seed), rows["timestamp"].to_numpy(), rows["user"].to_numpy())
+        )
         self.rows = rows.iloc[order].reset_index(drop=True)
         user_col = self.rows["user"].to_numpy()
         starts = np.flatnonzero(np.r_[True, user_col[1:] != user_col[:-1]]) if len(user_col) else np.array([], int)
@@ -198,11 +214,11 @@ class SourceIndex:
         counts = self.rated_user_counts if rated else self.user_counts
         return counts.index[counts.to_numpy() >= n].to_numpy()
 
-    def histories(self, users: np.ndarray, *, rated: bool = False) -> Histories:
+    def histories(self, users: np.ndarray, *, rated: bool = False, seed: int = 0) -> Histories:
         inter = self.titled_interactions
         if rated:
             inter = inter[inter["rating"].notna()]
-        return Histories(inter, users)
+        return Histories(inter, users, seed)
 
     def sample_negatives(
         self,

@@ -46,7 +46,7 @@ class NextItemRecommendation(Subtask):
         tables = index.tables
         h = history_length(config, tables.name)
         users, splits = choose_units(index.users_with_at_least(h + 1), config, tables.name, "user", rng)
-        histories = index.histories(users)
+        histories = index.histories(users, seed=config.seed)
         examples = []
         for user, split in zip(users, splits):
             rows = histories.arrays(user)

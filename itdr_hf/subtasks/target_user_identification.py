@@ -165,7 +165,7 @@ def _fan_profile(tables, liked: pd.DataFrame) -> dict:
 def rater_notes(index: SourceIndex, raters: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
     """A short factual note per (user, item) for sources without reviews, in the ``fetch`` shape."""
     tables = index.tables
-    histories = index.histories(raters["user"].unique())
+    histories = index.histories(raters["user"].unique(), seed=config.seed)
     cutoff = tables.like_cutoff(config.like_threshold)
     specs = tables.user_attributes
     notes = []

@@ -41,7 +41,7 @@ class UserAttributePrediction(Subtask):
         active = index.users_with_at_least(config.uap_min_items)
         eligible = np.intersect1d(with_attrs.to_numpy(), active)
         users, splits = choose_units(eligible, config, tables.name, "user", rng)
-        histories = index.histories(users)
+        histories = index.histories(users, seed=config.seed)
         examples = []
         for user, split in zip(users, splits):
             shown = self._liked(histories.arrays(user), config.uap_items)
