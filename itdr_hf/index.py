@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .tables import SourceTables
+from .text import clean, clean_list
 
 
 def member_mask(values: pd.Series, wanted: object) -> np.ndarray:
@@ -140,7 +141,7 @@ class ItemLookup:
         position = self.position(item)
         if position is None:
             raise KeyError(item)
-        return self.columns["title"][position]
+        return clean(self.columns["title"][position])
 
     __getitem__ = title
 
@@ -157,11 +158,11 @@ class SourceIndex:
             view = {
                 "id": str(item),
                 "title": lookup.title(item),
-                "categories": _as_list(lookup.get("categories", item)),
-                "tags": _as_list(lookup.get("tags", item)),
-                "year": _as_text(lookup.get("year", item)),
+                "categories": clean_list(_as_list(lookup.get("categories", item))),
+                "tags": clean_list(_as_list(lookup.get("tags", item))),
+                "year": clean(_as_text(lookup.get("year", item))),
                 "domain": _as_text(lookup.get("domain", item)),
-                "details": dict(lookup.get("details", item) or {}),
+                "details": {k: clean(v) for k, v in dict(lookup.get("details", item) or {}).items() if clean(v)},
             }
             self._views[item] = view
         return view
@@ -181,7 +182,7 @@ class SourceIndex:
 
     @cached_property
     def titles(self) -> pd.Series:
-        return self.tables.items["title"].astype(str)
+        return self.tables.items["title"].astype(str).map(clean)
 
     @cached_property
     def titled_interactions(self) -> pd.DataFrame:

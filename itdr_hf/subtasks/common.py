@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..index import History, SourceIndex
+from ..text import clean
 
 def candidates_with_negatives(
     index: SourceIndex,
@@ -35,7 +36,7 @@ def candidates_with_negatives(
 
 def trim(text: str, limit: int) -> str:
     """Collapse whitespace and cut at a word boundary, so one essay does not swamp a prompt."""
-    text = " ".join(str(text).split())
+    text = clean(text)
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
