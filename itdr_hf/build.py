@@ -22,7 +22,7 @@ from . import __version__
 from .builder import CITATION, Itdr
 from .config import BuildConfig
 from . import card
-from .card import CardOptions
+from .card import CardOptions, length_unit
 from .export import card_data, drop_empty_splits, place_parquet
 from .features import ALL
 from .pipeline import Plan, Selection, clear_caches, run
@@ -101,7 +101,9 @@ def _build_into(
         place_parquet(prepared, name, staging, drop_empty_splits(infos[name]))
     shutil.rmtree(staging / ".prepared", ignore_errors=True)
     shutil.rmtree(staging / ".cache", ignore_errors=True)
-    stats = [cell_stats(c) for c in plan.cells]
+    tokenizer = (card_options or CardOptions()).tokenizer
+    unit = length_unit(tokenizer) if tokenizer else None  # the card's unit: tokens in the report too
+    stats = [cell_stats(c, unit) for c in plan.cells]
     _write_card(staging, plan, infos, stats, repo_id, card_options or CardOptions())
     (staging / "build_report.json").write_text(json.dumps(as_json(stats, plan.skipped, plan.skipped_lines), indent=2) + "\n")
     return BuildResult(output, tuple(infos), tuple(stats), tuple(plan.skipped), tuple(plan.skipped_lines))
