@@ -67,14 +67,14 @@ def tie_keys(rows: pd.DataFrame, seed: int) -> np.ndarray:
 class Histories:
     """Chronological interactions of a set of users, one slice per user."""
 
-    def __init__(self, interactions: pd.DataFrame, users: np.ndarray, seed: int = 0) -> None:
+    def __init__(self, interactions: pd.DataFrame, users: np.ndarray, seed: int | None = None) -> None:
         rows = interactions[member_mask(interactions["user"], users)]
         # Ties in time are broken by a seeded hash of (user, item), not file order: MovieLens sorts
         # ratings.csv by movieId within a user, so file order would make "next" the highest
         # movieId of a same-second batch (15% of ml-latest-small's targets). Then file order.
-        order = np.lexsort(
-            (np.arange(len(rows)), tie_keys(rows, seed), rows["timestamp"].to_numpy(), rows["user"].to_numpy())
-        )
+        # ``seed`` None: file order (sources without timestamps, whose file order is the history).
+        ties = np.zeros(len(rows)) if seed is None else tie_keys(rows, seed)
+        order = np.lexsort((np.arange(len(rows)), ties, rows["timestamp"].to_numpy(), rows["user"].to_numpy()))
         self.rows = rows.iloc[order].reset_index(drop=True)
         user_col = self.rows["user"].to_numpy()
         starts = np.flatnonzero(np.r_[True, user_col[1:] != user_col[:-1]]) if len(user_col) else np.array([], int)
@@ -215,11 +215,12 @@ class SourceIndex:
         counts = self.rated_user_counts if rated else self.user_counts
         return counts.index[counts.to_numpy() >= n].to_numpy()
 
-    def histories(self, users: np.ndarray, *, rated: bool = False, seed: int = 0) -> Histories:
+    def histories(self, users: np.ndarray, *, rated: bool = False, seed: int | None = None) -> Histories:
+        """``seed``: same-timestamp ties by a seeded hash (sources with timestamps); None: file order."""
         inter = self.titled_interactions
         if rated:
             inter = inter[inter["rating"].notna()]
-        return Histories(inter, users, seed)
+        return Histories(inter, users, seed if self.tables.has_timestamps else None)
 
     def sample_negatives(
         self,
