@@ -37,3 +37,10 @@ def test_item_views_and_titles_are_clean():
     view = index.item_view(1)
     assert view["title"] == index.title_of[1] == "Chili's"
     assert view["categories"] == ["Gift Cards"]
+
+
+def test_trim_is_a_token_budget_at_a_word_boundary():
+    text = " ".join(f"w{i}" for i in range(1000))
+    cut = trim(text, 250)
+    assert cut.endswith("…") and len(cut[:-1].split()) == int(250 / 1.2)
+    assert trim("short review", 250) == "short review"

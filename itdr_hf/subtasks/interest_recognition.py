@@ -6,7 +6,7 @@ at or below ``ir_dislike_threshold``. A source without ratings but with an inter
 ``weight`` (Steam: hours played) uses the same two fractions on each user's own scale: the
 percentile of an item's weight among the items the user reviewed (0 = least, 1 = most played).
 The items shown are drawn (seeded) from those, each with the user's own review (trimmed to
-``max_text_chars``), in the user's history order.
+``max_text_tokens``), in the user's history order.
 
 The paper's references are prose an LLM wrote. Offline, the reference is *derived* from the
 data by one deterministic rule (``derived:ir-v2``, rendered by ``reference.j2``): the genres or
@@ -114,7 +114,7 @@ class InterestRecognition(Subtask):
             **index.item_view(item),
             "rating": index.tables.format_rating(rating) if rated else "",
             "rating_value": float(rating) if rated else float("nan"),
-            "review": trim(text, config.max_text_chars),
+            "review": trim(text, config.max_text_tokens),
         }
 
 

@@ -107,7 +107,7 @@ class TargetUserIdentification(Subtask):
     @staticmethod
     def _comments(by_user: dict, config: BuildConfig, rng: np.random.Generator) -> list[str]:
         """One comment per chosen writer (their texts on the item joined, duplicates dropped)."""
-        return [trim(", ".join(dict.fromkeys(by_user[user])), config.max_text_chars) for user in sorted(by_user)]
+        return [trim(", ".join(dict.fromkeys(by_user[user])), config.max_text_tokens) for user in sorted(by_user)]
 
     @staticmethod
     def _rating_stats(index: SourceIndex, items: np.ndarray, config: BuildConfig) -> dict:

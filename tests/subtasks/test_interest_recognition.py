@@ -70,7 +70,7 @@ def test_shown_items_are_liked_and_disliked_with_the_users_own_reviews(amazon):
         assert all(rated[(ex.user_id, i["id"])] <= dislike for i in disliked)
         pairs = pd.DataFrame({"user": ex.user_id, "item": [i["id"] for i in liked + disliked]})
         own = tables.texts.fetch(pairs).drop_duplicates(["user", "item"]).set_index("item")["text"]
-        assert [i["review"] for i in liked + disliked] == [trim(own[i["id"]], 600) for i in liked + disliked]
+        assert [i["review"] for i in liked + disliked] == [trim(own[i["id"]], 250) for i in liked + disliked]
         assert ex.item_id == "" and ex.truth == {"reference_provenance": PROVENANCE}
 
 
