@@ -18,11 +18,10 @@ from pathlib import Path
 
 import datasets
 
-from . import __version__
+from . import __version__, card
 from .builder import CITATION, Itdr
-from .config import BuildConfig
-from . import card
 from .card import CardOptions, length_unit
+from .config import BuildConfig
 from .export import card_data, drop_empty_splits, place_parquet
 from .features import ALL
 from .pipeline import Plan, Selection, clear_caches, run

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from functools import lru_cache
 import logging
 import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

@@ -8,7 +8,6 @@ Lengths are always counted in whitespace-separated words, which needs no tokeniz
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-
 from typing import TYPE_CHECKING
 
 from .cells import Cell

@@ -8,6 +8,7 @@ import pandas as pd
 from ..index import History, SourceIndex
 from ..text import clean
 
+
 def candidates_with_negatives(
     index: SourceIndex,
     rng: np.random.Generator,
