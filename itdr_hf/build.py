@@ -22,7 +22,7 @@ import datasets
 
 from . import __version__, card
 from .builder import CITATION, Itdr
-from .card import CardOptions
+from .card import CardOptions, length_unit
 from .config import BuildConfig
 from .errors import ItdrError
 from .export import card_data, drop_empty_splits, place_parquet
@@ -142,7 +142,9 @@ def _build_into(
         place_parquet(prepared, name, staging, drop_empty_splits(infos[name]))
     shutil.rmtree(staging / ".prepared", ignore_errors=True)
     shutil.rmtree(staging / ".cache", ignore_errors=True)
-    stats = [cell_stats(c) for c in plan.cells]
+    tokenizer = (card_options or CardOptions()).tokenizer
+    unit = length_unit(tokenizer) if tokenizer else None  # the card's unit: tokens in the report too
+    stats = [cell_stats(c, unit) for c in plan.cells]
     _write_card(staging, plan, infos, stats, repo_id, card_options or CardOptions())
     report = {"generator": MARKER, **as_json(stats, plan.skipped, plan.skipped_lines, plan.sources)}
     (staging / "build_report.json").write_text(json.dumps(report, indent=2) + "\n")

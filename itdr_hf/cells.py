@@ -40,7 +40,9 @@ def example_id(subtask: Subtask, source: str, example: Example) -> str:
 def render_row(subtask: Subtask, source: str, example: Example, config: BuildConfig) -> dict:
     ctx = example.context
     instruction = render_memoised(subtask.name, "instruction", **ctx) if config.task_descriptions else ""
-    text_input = render(subtask.name, "input", **ctx)
+    # The question ends the input (as in the paper's examples), so the paper's "w/o task
+    # description" ablation, which drops the instruction, still asks it.
+    text_input = f'{render(subtask.name, "input", **ctx)}\n{render(subtask.name, "question", **ctx)}'
     output = render(subtask.name, "output", **ctx)
     prompt = f"{instruction}\n\n{text_input}" if instruction else text_input
     row = {

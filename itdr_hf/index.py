@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .tables import SourceTables
+from .text import clean, clean_list
 
 
 def member_mask(values: pd.Series, wanted: object) -> np.ndarray:
@@ -51,13 +52,29 @@ class History:
         return History(self.item[index], self.rating[index], self.timestamp[index], weight)
 
 
+def tie_keys(rows: pd.DataFrame, seed: int) -> np.ndarray:
+    """A seeded pseudo-random key per row sharing (user, timestamp) with another row; 0 elsewhere."""
+    from .splits import unit_hash
+
+    keys = np.zeros(len(rows))
+    tied = rows.duplicated(["user", "timestamp"], keep=False).to_numpy()
+    if tied.any():
+        sub = rows.loc[tied]
+        keys[tied] = (unit_hash(sub["user"].to_numpy(), seed, "tie-user") + unit_hash(sub["item"].to_numpy(), seed, "tie-item")) % 1.0
+    return keys
+
+
 class Histories:
     """Chronological interactions of a set of users, one slice per user."""
 
-    def __init__(self, interactions: pd.DataFrame, users: np.ndarray) -> None:
+    def __init__(self, interactions: pd.DataFrame, users: np.ndarray, seed: int | None = None) -> None:
         rows = interactions[member_mask(interactions["user"], users)]
-        # Ties in time keep file order: a stable sort on (user, timestamp).
-        order = np.lexsort((np.arange(len(rows)), rows["timestamp"].to_numpy(), rows["user"].to_numpy()))
+        # Ties in time are broken by a seeded hash of (user, item), not file order: MovieLens sorts
+        # ratings.csv by movieId within a user, so file order would make "next" the highest
+        # movieId of a same-second batch (15% of ml-latest-small's targets). Then file order.
+        # ``seed`` None: file order (sources without timestamps, whose file order is the history).
+        ties = np.zeros(len(rows)) if seed is None else tie_keys(rows, seed)
+        order = np.lexsort((np.arange(len(rows)), ties, rows["timestamp"].to_numpy(), rows["user"].to_numpy()))
         self.rows = rows.iloc[order].reset_index(drop=True)
         user_col = self.rows["user"].to_numpy()
         starts = np.flatnonzero(np.r_[True, user_col[1:] != user_col[:-1]]) if len(user_col) else np.array([], int)
@@ -124,7 +141,7 @@ class ItemLookup:
         position = self.position(item)
         if position is None:
             raise KeyError(item)
-        return self.columns["title"][position]
+        return clean(self.columns["title"][position])
 
     __getitem__ = title
 
@@ -141,11 +158,11 @@ class SourceIndex:
             view = {
                 "id": str(item),
                 "title": lookup.title(item),
-                "categories": _as_list(lookup.get("categories", item)),
-                "tags": _as_list(lookup.get("tags", item)),
-                "year": _as_text(lookup.get("year", item)),
+                "categories": clean_list(_as_list(lookup.get("categories", item))),
+                "tags": clean_list(_as_list(lookup.get("tags", item))),
+                "year": clean(_as_text(lookup.get("year", item))),
                 "domain": _as_text(lookup.get("domain", item)),
-                "details": dict(lookup.get("details", item) or {}),
+                "details": {k: clean(v) for k, v in dict(lookup.get("details", item) or {}).items() if clean(v)},
             }
             self._views[item] = view
         return view
@@ -165,7 +182,7 @@ class SourceIndex:
 
     @cached_property
     def titles(self) -> pd.Series:
-        return self.tables.items["title"].astype(str)
+        return self.tables.items["title"].astype(str).map(clean)
 
     @cached_property
     def unknown_item_rows(self) -> tuple[int, list]:
@@ -206,11 +223,12 @@ class SourceIndex:
         counts = self.rated_user_counts if rated else self.user_counts
         return counts.index[counts.to_numpy() >= n].to_numpy()
 
-    def histories(self, users: np.ndarray, *, rated: bool = False) -> Histories:
+    def histories(self, users: np.ndarray, *, rated: bool = False, seed: int | None = None) -> Histories:
+        """``seed``: same-timestamp ties by a seeded hash (sources with timestamps); None: file order."""
         inter = self.titled_interactions
         if rated:
             inter = inter[inter["rating"].notna()]
-        return Histories(inter, users)
+        return Histories(inter, users, seed if self.tables.has_timestamps else None)
 
     def sample_negatives(
         self,

@@ -1,17 +1,21 @@
 """Per-cell statistics of a build, beside the paper's numbers.
 
-Lengths are counted in whitespace-separated words, which needs no tokenizer download; the
-dataset card names the unit. (The paper counted DeepSeek-V3 tokens, roughly 1.3× words for
-English.)
+Lengths are always counted in whitespace-separated words, which needs no tokenizer; with
+``--card-tokenizer`` (e.g. ``deepseek-v3``, the paper's) they are also counted in tokens, and
+``length_unit`` says which tokenizer counted them, or why it fell back to words.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from .cells import Cell
 from .matrix import paper_count
 from .splits import SPLITS
+
+if TYPE_CHECKING:
+    from .card import LengthUnit
 
 
 @dataclass(frozen=True)
@@ -25,16 +29,27 @@ class CellStats:
     avg_input_words: float
     avg_output_words: float
     paper: int | None
+    avg_input_tokens: float | None = None
+    avg_output_tokens: float | None = None
+    length_unit: str = "whitespace-separated words (no tokenizer was requested)"
 
     @property
     def total(self) -> int:
         return self.train + self.validation + self.test
 
 
-def cell_stats(cell: Cell) -> CellStats:
+def cell_stats(cell: Cell, unit: LengthUnit | None = None) -> CellStats:
+    """``unit``: a token counter (``card.length_unit``); a words unit only records why there are no tokens."""
     rows = [row for split in SPLITS for row in cell.rows[split]]
     n = max(len(rows), 1)
+    tokens = {}
+    if unit is not None:
+        tokens["length_unit"] = unit.description
+        if unit.name == "tokens":
+            tokens["avg_input_tokens"] = round(sum(unit.count([r["input"] for r in rows])) / n, 2)
+            tokens["avg_output_tokens"] = round(sum(unit.count([r["output"] for r in rows])) / n, 2)
     return CellStats(
+        **tokens,
         subtask=cell.subtask,
         source=cell.source,
         train=len(cell.rows["train"]),
@@ -62,15 +77,26 @@ def as_json(
 def as_table(
     stats: list[CellStats], skipped: list[tuple[str, str, str]], skipped_lines: list[dict] = (), sources: dict | None = None,
 ) -> str:
+    from .card import PAPER_LENGTHS
+
+    tokens = any(s.avg_input_tokens is not None for s in stats)
     header = f"{'subtask':<28} {'source':<16} {'train':>6} {'val':>5} {'test':>5} {'eval':>5} {'total':>6} {'paper':>6} {'in w':>6} {'out w':>6}"
+    if tokens:
+        header += f" {'in tok':>7} {'paper':>6} {'out tok':>7} {'paper':>6}"
     lines = [header, "-" * len(header)]
     for s in stats:
         paper = "" if s.paper is None else str(s.paper)
-        lines.append(
+        line = (
             f"{s.subtask:<28} {s.source:<16} {s.train:>6} {s.validation:>5} {s.test:>5} {s.eval_subset:>5} "
             f"{s.total:>6} {paper:>6} {s.avg_input_words:>6.0f} {s.avg_output_words:>6.1f}"
         )
+        if tokens:
+            p_in, p_out = PAPER_LENGTHS.get((s.subtask, s.source), (None, None))
+            line += f" {s.avg_input_tokens:>7.1f} {_num(p_in):>6} {s.avg_output_tokens:>7.1f} {_num(p_out):>6}"
+        lines.append(line)
     lines.append(f"{'total':<45} {sum(s.total for s in stats):>28}")
+    if stats and any(s.length_unit != CellStats.length_unit for s in stats):
+        lines.append(f"lengths: words, and {stats[0].length_unit}" if tokens else f"lengths: {stats[0].length_unit}")
     from .pipeline import skip_reasons
 
     lines.extend(f"skipped {line}" for line in skip_reasons(skipped))
@@ -91,3 +117,7 @@ def as_table(
         for file, effect in info["absent_optional_files"].items():
             lines.append(f"{name}: optional {file} absent or empty: {effect}")
     return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"

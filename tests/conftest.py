@@ -13,7 +13,7 @@ from itdr_hf.config import BuildConfig
 from itdr_hf.pipeline import Selection, demo_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-ML_SMALL = ROOT.parent / "shared" / "data" / "ml-latest-small"
+ML_SMALL = Path(os.environ.get("ITDR_ML_SMALL", ROOT.parent / "shared" / "data" / "ml-latest-small"))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,14 @@ import yaml
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from itdr_hf.builder import CITATION
-from itdr_hf.card import CardOptions, InvalidBuild, length_unit, render_card, validate_build, write_card
+from itdr_hf.card import (
+    CardOptions,
+    InvalidBuild,
+    length_unit,
+    render_card,
+    validate_build,
+    write_card,
+)
 from itdr_hf.sources import SOURCES
 
 
@@ -67,7 +74,7 @@ def test_card_tables_count_what_the_folder_holds(demo_build: Path):
 def test_card_shows_paper_lengths_and_names_the_length_unit(demo_build: Path):
     text = _card(demo_build).text
     row = next(l for l in _section(text, "### `rating_prediction`").splitlines() if l.startswith("| `movielens_32m`"))
-    assert row.rstrip().endswith("| 162 / 3 |")
+    assert row.rstrip().endswith("| 162.32 / 3 |")
     assert "22830" in _section(text, "### `rating_prediction`")  # the paper's RP total beside ours
     assert "whitespace-separated words (no tokenizer was requested)" in text
     assert "--card-tokenizer deepseek-ai/DeepSeek-V3" in text
@@ -188,6 +195,20 @@ def test_card_options_make_the_card_tokenizer_flag():
     args = parser.parse_args(["--card-tokenizer", "deepseek-ai/DeepSeek-V3"])
     assert CardOptions.from_arguments(args) == CardOptions(tokenizer="deepseek-ai/DeepSeek-V3")
     assert "DeepSeek-V3" in parser.format_help() and "whitespace words" in parser.format_help()
+
+
+def test_card_lists_all_33_paper_cells_with_count_and_lengths(demo_build):
+    from itdr_hf.card import paper_matrix
+
+    cells = paper_matrix()
+    assert len(cells) == 33
+    text = (demo_build / "README.md").read_text(encoding="utf-8")
+    section = text.split("### The paper's 33 cells", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")][:33]
+    assert len(rows) == 33
+    assert "| `top_k_recommendation` | `microlens` | 6250 | not given |" in rows
+    assert "| `interest_recognition` | `steam` | 6228 | ? / 358 |" in rows
+    assert "| `next_item_recommendation` | `movielens_32m` | 6250 | 306.52 / 9.3 |" in rows
 
 
 def _rewrite(folder: Path, options: CardOptions, **context) -> DatasetCard:

@@ -55,7 +55,7 @@ def test_no_test_target_is_seen_in_training_for_the_same_user(real_build):
             train_text[row["user_id"]] += row["input"] + row["output"]
     for row in ds["test"]:
         if row["task"] == "rating_prediction":
-            title = row["input"].rsplit("Predict the user's rating of: ", 1)[1]
+            title = row["input"].rsplit(" would the user give ", 1)[1].rsplit("? Answer", 1)[0]
             assert title not in train_text[row["user_id"]]
 
 

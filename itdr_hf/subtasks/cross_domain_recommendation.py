@@ -129,8 +129,8 @@ class CrossDomainRecommendation(Subtask):
     def _pair(index, config, rng, source_domain, target_domain, users, splits):
         h, p = config.cdr_history, config.tkr_positives
         inter = index.titled_interactions
-        target_h = Histories(inter[inter["domain"] == target_domain], users)
-        source_h = Histories(inter[inter["domain"] == source_domain], users)
+        target_h = Histories(inter[inter["domain"] == target_domain], users, config.seed)
+        source_h = Histories(inter[inter["domain"] == source_domain], users, config.seed)
         noun = index.tables.item_noun
         pool = set(index.domain_items(target_domain).tolist())
         for user, split in zip(users, splits):

@@ -6,10 +6,10 @@ at or below ``ir_dislike_threshold``. A source without ratings but with an inter
 ``weight`` (Steam: hours played) uses the same two fractions on each user's own scale: the
 percentile of an item's weight among the items the user reviewed (0 = least, 1 = most played).
 The items shown are drawn (seeded) from those, each with the user's own review (trimmed to
-``max_text_chars``), in the user's history order.
+``max_text_tokens``), in the user's history order.
 
 The paper's references are prose an LLM wrote. Offline, the reference is *derived* from the
-data by one deterministic rule (``derived:ir-v1``, rendered by ``reference.j2``): the genres or
+data by one deterministic rule (``derived:ir-v2``, rendered by ``reference.j2``): the genres or
 categories the liked items share and the disliked ones do not (and vice versa), an author or
 studio behind several liked items, the words the user's positive reviews use and the negative
 ones do not (and vice versa), and the average rating on each side. An LLM writer (a later
@@ -33,7 +33,7 @@ from ..templates import render
 from .base import UIU, Example, Subtask, register_subtask
 from .common import trim
 
-PROVENANCE = "derived:ir-v1"
+PROVENANCE = "derived:ir-v2"
 TOP_CATEGORIES = 3
 TOP_WORDS = 4
 CREATOR_KEYS = ("author", "studio")
@@ -114,7 +114,7 @@ class InterestRecognition(Subtask):
             **index.item_view(item),
             "rating": index.tables.format_rating(rating) if rated else "",
             "rating_value": float(rating) if rated else float("nan"),
-            "review": trim(text, config.max_text_chars),
+            "review": trim(text, config.max_text_tokens),
         }
 
 
@@ -177,10 +177,6 @@ def _facts(liked: list[dict], disliked: list[dict], tables) -> dict:
     praise, complaints = _contrast_words(liked, disliked, tables.item_noun)
     creators = Counter(i["details"][k] for i in liked for k in CREATOR_KEYS if i["details"].get(k))
     rated = tables.has_ratings
-
-    def mean(items: list[dict]) -> str:
-        return f"{np.mean([i['rating_value'] for i in items]):.1f}" if rated and items else ""
-
     return {
         "scale": {"scale_max": tables.format_rating(tables.rating_scale[1]) if rated else ""},
         "summary": {
@@ -189,8 +185,6 @@ def _facts(liked: list[dict], disliked: list[dict], tables) -> dict:
             "creators": sorted((c for c, n in creators.items() if n >= 2), key=lambda c: (-creators[c], c))[:2],
             "praise": praise,
             "complaints": complaints,
-            "mean_liked": mean(liked),
-            "mean_disliked": mean(disliked),
             "liked_titles": [i["title"] for i in liked],
             "disliked_titles": [i["title"] for i in disliked],
         },

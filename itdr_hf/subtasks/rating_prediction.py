@@ -30,7 +30,7 @@ class RatingPrediction(Subtask):
         tables = index.tables
         eligible = index.users_with_at_least(config.rp_history + 1, rated=True)
         users, splits = choose_units(eligible, config, tables.name, "user", rng)
-        histories = index.histories(users, rated=True)
+        histories = index.histories(users, rated=True, seed=config.seed)
         low, high = tables.rating_scale
         examples = []
         for user, split in zip(users, splits):

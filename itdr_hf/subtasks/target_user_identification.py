@@ -7,7 +7,9 @@ their rating, their known attributes and a few other items they liked (``tui_evi
 is our substitute: the paper does not say what it showed for those sources. The paper's references are prose an
 LLM wrote; offline, the reference is *derived* from the data (the item's genres and tags, how
 its raters rated it, who its fans are where the source has demographics) and its provenance is
-recorded in ``reference_provenance``. The LLM writer (a later step) replaces it in place.
+recorded in ``reference_provenance``. Every statistic the derived reference states (raters,
+average, share who liked it, fan profile) is also shown in the input, so the reference is answerable
+from what the model sees; the statistics count train-split users only (global user hash). The LLM writer (a later step) replaces it in place.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..index import SourceIndex, member_mask
-from ..splits import choose_units, choose_units_by_group
+from ..splits import choose_units, choose_units_by_group, split_of
 from ..tables import CATEGORICAL, format_attribute
 from ..templates import render
 from .base import UIU, Example, Subtask, register_subtask
 from .common import trim
 
-PROVENANCE = "derived:tui-v1"
+PROVENANCE = "derived:tui-v2"
 
 
 @register_subtask("target_user_identification")
@@ -61,6 +63,7 @@ class TargetUserIdentification(Subtask):
             view = index.item_view(item)
             comments = self._comments(by_item[item], config, rng)
             facts = {**view, **stats.get(item, {}), "noun": tables.item_noun, "category_label": tables.category_label}
+            facts["title"] = view["title"]
             examples.append(
                 Example(
                     user_id="",
@@ -68,11 +71,12 @@ class TargetUserIdentification(Subtask):
                     split=int(split),
                     context={
                         "item": view,
+                        "stats": stats.get(item, {}),
                         "comments": comments,
                         "evidence": "reviews" if use_reviews else "raters",
                         "category_label": tables.category_label,
                         "noun": tables.item_noun,
-                        "reference": " ".join(render(self.name, "reference", **facts).split()),
+                        "reference": render(self.name, "reference", **facts),
                     },
                     truth={"reference_provenance": PROVENANCE},
                 )
@@ -103,13 +107,16 @@ class TargetUserIdentification(Subtask):
     @staticmethod
     def _comments(by_user: dict, config: BuildConfig, rng: np.random.Generator) -> list[str]:
         """One comment per chosen writer (their texts on the item joined, duplicates dropped)."""
-        return [trim(", ".join(dict.fromkeys(by_user[user])), config.max_text_chars) for user in sorted(by_user)]
+        return [trim(", ".join(dict.fromkeys(by_user[user])), config.max_text_tokens) for user in sorted(by_user)]
 
     @staticmethod
     def _rating_stats(index: SourceIndex, items: np.ndarray, config: BuildConfig) -> dict:
         tables = index.tables
         rows = index.titled_interactions
         rows = rows[member_mask(rows["item"], items)]
+        # Only train-split users' ratings (by the global user hash every user-split subtask uses):
+        # a test user's held-out rating must not reach any training text through an average.
+        rows = rows[split_of(rows["user"].to_numpy(), config, tables.name, "user") == 0]
         counts = rows["item"].value_counts()
         out: dict = {item: {"n_raters": int(n)} for item, n in counts[counts.to_numpy() > 0].items()}
         if not tables.has_ratings:
@@ -158,7 +165,7 @@ def _fan_profile(tables, liked: pd.DataFrame) -> dict:
 def rater_notes(index: SourceIndex, raters: pd.DataFrame, config: BuildConfig) -> pd.DataFrame:
     """A short factual note per (user, item) for sources without reviews, in the ``fetch`` shape."""
     tables = index.tables
-    histories = index.histories(raters["user"].unique())
+    histories = index.histories(raters["user"].unique(), seed=config.seed)
     cutoff = tables.like_cutoff(config.like_threshold)
     specs = tables.user_attributes
     notes = []

@@ -46,7 +46,7 @@ class TopKRecommendation(Subtask):
         tables = index.tables
         h, p = config.tkr_history, config.tkr_positives
         users, splits = choose_units(index.users_with_at_least(h + p), config, tables.name, "user", rng)
-        histories = index.histories(users)
+        histories = index.histories(users, seed=config.seed)
         examples = []
         for user, split in zip(users, splits):
             rows = histories.arrays(user)

@@ -163,7 +163,7 @@ def reference_row(i: int, task: str = "target_user_identification") -> dict:
         "input": text_input, "output": derived,
         "messages": [{"role": "user", "content": f"{instruction}\n\n{text_input}"},
                      {"role": "assistant", "content": derived}],
-        "user_id": "", "item_id": str(i), "eval_subset": False, "reference_provenance": "derived:tui-v1",
+        "user_id": "", "item_id": str(i), "eval_subset": False, "reference_provenance": "derived:tui-v2",
     }
 
 

@@ -136,7 +136,7 @@ def test_keep_derived_keeps_failed_rows_derived(chat, ref_config, make_cells):
     out, summary = write_references(cells, ref_config(max_retries=0, on_failure="keep-derived"))
     rows = {r["item_id"]: r for r in reference_rows(out)}
     assert rows["1"] == reference_rows(cells)[1]
-    assert rows["1"]["reference_provenance"] == "derived:tui-v1"
+    assert rows["1"]["reference_provenance"] == "derived:tui-v2"
     assert rows["0"]["reference_provenance"] == "llm:openai:test-model"
     assert (summary.failed, summary.kept_derived, summary.written) == (1, 1, 2)
 

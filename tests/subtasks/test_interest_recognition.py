@@ -70,7 +70,7 @@ def test_shown_items_are_liked_and_disliked_with_the_users_own_reviews(amazon):
         assert all(rated[(ex.user_id, i["id"])] <= dislike for i in disliked)
         pairs = pd.DataFrame({"user": ex.user_id, "item": [i["id"] for i in liked + disliked]})
         own = tables.texts.fetch(pairs).drop_duplicates(["user", "item"]).set_index("item")["text"]
-        assert [i["review"] for i in liked + disliked] == [trim(own[i["id"]], 600) for i in liked + disliked]
+        assert [i["review"] for i in liked + disliked] == [trim(own[i["id"]], 250) for i in liked + disliked]
         assert ex.item_id == "" and ex.truth == {"reference_provenance": PROVENANCE}
 
 
@@ -102,12 +102,14 @@ def test_reference_is_derived_from_the_shown_items():
     ratings = {("u", "h1"): 5, ("u", "h2"): 5, ("u", "h3"): 4, ("u", "r1"): 1, ("u", "r2"): 2, ("u", "r3"): 3}
     (ex,) = generate(tiny(ratings))
     reference = ex.context["reference"]
-    assert reference.startswith("The user enjoys books in Horror.")
+    assert reference.startswith("The user enjoys books in Horror, as their liking for Title h1; Title h2; Title h3 shows.")
     assert "positive reviews dwell on chilling and suspense" in reference
-    assert "less keen on Romance, and their critical reviews mention plotting and tedious" in reference
-    assert "rate what they like 4.7 and what they dislike 2.0 out of 5" in reference
+    assert "less keen on Romance, and did not care for Title r1; Title r2; Title r3; their critical reviews mention plotting and tedious" in reference
+    # The paper's form: a paragraph ending "In short: ..."; no average the input does not show.
+    assert reference.endswith("In short: a fan of Horror who steers clear of Romance, won over by chilling and suspense.")
+    assert "4.7" not in reference and "average" not in reference
     # The words of an item's own title never count as what the user values.
-    assert "title" not in reference.lower().split("enjoys")[1]
+    assert "title" not in reference.lower().split("dwell on")[1].split(".")[0]
 
 
 def test_contrast_prefers_the_side_where_a_value_is_more_frequent():
