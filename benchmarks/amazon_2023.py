@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -114,8 +115,8 @@ class MemoryPoll:
         self._thread.join()
 
 
-def run_child(command: list[str]) -> tuple[float, float, float]:
-    """Wall time, peak summed PSS (GB) and largest single-process peak RSS (GB) of one child."""
+def run_child(command: list[str]) -> tuple[float, float, float, float]:
+    """Wall time, peak summed PSS (GB), largest single-process peak RSS (GB) and CPU seconds of one child."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "TQDM_DISABLE": "1"})
     poll = MemoryPoll(proc.pid)
@@ -125,14 +126,20 @@ def run_child(command: list[str]) -> tuple[float, float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{command[:4]} failed with {os.waitstatus_to_exitcode(status)}")
     hwm = max(poll.peak_hwm_kb, usage.ru_maxrss)  # wait4 covers a peak between two polls
-    return elapsed, poll.peak_pss_kb / 1024**2, hwm / 1024**2
+    return elapsed, poll.peak_pss_kb / 1024**2, hwm / 1024**2, usage.ru_utime + usage.ru_stime
 
 
-def gunzip_all(files: list[Path]) -> float:
-    started = time.perf_counter()
+def gunzip_all(files: list[Path]) -> tuple[float, float]:
+    """Wall and CPU seconds of ``gzip -dc`` over the files."""
+    started, cpu = time.perf_counter(), _children_cpu()
     for f in files:
         subprocess.run(f"gzip -dc {f} > /dev/null", shell=True, check=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _children_cpu() - cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def uncompressed_size(path: Path) -> tuple[int, int]:
@@ -166,7 +173,7 @@ def measure(raw: Path, workdir: Path, phases: bool) -> dict:
         "reviews": sum(n for name, (_, n) in measured.items() if not name.startswith("meta_")),
         "items": sum(n for name, (_, n) in measured.items() if name.startswith("meta_")),
     }
-    floor_before = gunzip_all(files)
+    floor_before, cpu_before = gunzip_all(files)
     if phases:
         read_code = (
             "import sys; from pathlib import Path; from itdr_hf.config import BuildConfig; "
@@ -174,16 +181,17 @@ def measure(raw: Path, workdir: Path, phases: bool) -> dict:
             f"t = Amazon2023().read(Path(sys.argv[1]), BuildConfig(amazon_categories={','.join(CATEGORIES)!r})); "
             "print(len(t.interactions))"
         )
-        out["read"], out["read_pss"], out["read_hwm"] = run_child([sys.executable, "-c", read_code, str(raw)])
+        out["read"], out["read_pss"], out["read_hwm"], _ = run_child([sys.executable, "-c", read_code, str(raw)])
     options = ["--amazon-categories", ",".join(CATEGORIES), "--cdr-pairs", "<->".join(CATEGORIES)]
     output = workdir / "itdr-amazon-out"
-    out["build"], out["pss"], out["hwm"] = run_child(
+    out["build"], out["pss"], out["hwm"], out["build_cpu"] = run_child(
         [sys.executable, "-m", "itdr_hf", "--sources", "amazon_2023", "--data-dir", str(raw), "--output", str(output),
          *options]
     )
     shutil.rmtree(output, ignore_errors=True)
-    floor_after = gunzip_all(files)
+    floor_after, cpu_after = gunzip_all(files)
     out["floor"] = (floor_before + floor_after) / 2
+    out["floor_cpu"] = (cpu_before + cpu_after) / 2  # CPU seconds swing less with others' load than wall time
     out["floors"] = (floor_before, floor_after)
     return out
 
@@ -215,14 +223,15 @@ def main() -> None:
         print(f"{size:g} GB: {r['reviews']:,} reviews, {r['mb']:.0f} MB raw ({r['gz_mb']:.0f} MB gz); "
               f"floor {r['floor']:.2f} s ({r['floors'][0]:.2f} before, {r['floors'][1]:.2f} after); "
               + (f"read {r['read']:.2f} s, {r['read_pss']:.2f} GB; " if args.phases else "")
-              + f"build {r['build']:.2f} s = {r['build'] / r['floor']:.2f}x floor; peak {r['pss']:.2f} GB PSS "
+              + f"build {r['build']:.2f} s = {r['build'] / r['floor']:.2f}x floor "
+              f"(CPU {r['build_cpu']:.1f} s = {r['build_cpu'] / r['floor_cpu']:.2f}x gzip's {r['floor_cpu']:.1f} s); peak {r['pss']:.2f} GB PSS "
               f"(largest process {r['hwm']:.2f} GB); load {os.getloadavg()[0]:.2f}", flush=True)
 
-    print(f"\n{'raw GB':>7}{'reviews':>12}{'floor s':>9}{'build s':>9}{'ratio':>7}{'peak GB':>9}{'1 proc GB':>10}"
+    print(f"\n{'raw GB':>7}{'reviews':>12}{'floor s':>9}{'build s':>9}{'ratio':>7}{'CPU x':>7}{'peak GB':>9}{'1 proc GB':>10}"
           + (f"{'read s':>8}{'read GB':>9}" if args.phases else ""))
     for r in rows:
         print(f"{r['mb'] / 1e3:>7.2f}{r['reviews']:>12,}{r['floor']:>9.2f}{r['build']:>9.2f}{r['build'] / r['floor']:>7.2f}"
-              f"{r['pss']:>9.2f}{r['hwm']:>10.2f}" + (f"{r['read']:>8.2f}{r['read_pss']:>9.2f}" if args.phases else ""))
+              f"{r['build_cpu'] / r['floor_cpu']:>7.2f}{r['pss']:>9.2f}{r['hwm']:>10.2f}" + (f"{r['read']:>8.2f}{r['read_pss']:>9.2f}" if args.phases else ""))
     print(f"targets: ratio <= 4 at every size; load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     if len(rows) < 2:
         return
