@@ -330,8 +330,9 @@ def main(argv: list[str] | None = None) -> None:
     prompts = [[rng.randrange(10, cfg.vocab_size) for _ in range(rng.randint(args.max_len // 8, args.max_len // 2))]
                for _ in range(n_prompts)]
     prompts.sort(key=len, reverse=True)
-    g = generate_bench(model, prompts, batch=8, new_tokens=8 if args.tiny else 32, device=device)
-    rows.append(("predict generate (bs 8, 32 new)", g["tok_s"], None, g["mem"], f"{g['rows_s']:.2f} rows/s"))
+    new_tokens = 8 if args.tiny else 32
+    g = generate_bench(model, prompts, batch=8, new_tokens=new_tokens, device=device)
+    rows.append((f"predict generate (bs 8, {new_tokens} new)", g["tok_s"], None, g["mem"], f"{g['rows_s']:.2f} rows/s"))
     lk = likelihood_bench(model, prompts, options=10, option_len=24, vocab=cfg.vocab_size, device=device)
     rows.append(("predict likelihood (10 options)", lk["tok_s"], None, lk["mem"], f"{lk['rows_s']:.2f} rows/s"))
 

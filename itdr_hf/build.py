@@ -12,19 +12,28 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
 
-from . import __version__
+from . import __version__, card
 from .builder import CITATION, Itdr
-from .config import BuildConfig
-from . import card
 from .card import CardOptions
+from .config import BuildConfig
+from .errors import ItdrError
 from .export import card_data, drop_empty_splits, place_parquet
 from .features import ALL
+from .outdir import (
+    MARKER,
+    check_output,
+    previous_total,
+    remove_stale_staging,
+    staging_prefix,
+)
 from .pipeline import Plan, Selection, clear_caches, run
 from .references.config import ReferenceConfig
 from .report import CellStats, as_json, cell_stats
@@ -41,6 +50,8 @@ class BuildResult:
     stats: tuple[CellStats, ...]
     skipped: tuple[tuple[str, str, str], ...]
     skipped_lines: tuple[dict, ...] = ()
+    warnings: tuple[str, ...] = ()
+    sources: dict = dataclasses.field(default_factory=dict)  # per source: see pipeline.source_report
 
 
 def build_dataset(
@@ -52,24 +63,54 @@ def build_dataset(
     references: ReferenceConfig | None = None,
     card_options: CardOptions | None = None,
     workers: int = 1,
+    overwrite: bool = False,
 ) -> BuildResult:
-    """Build into ``output``; ``workers`` processes generate cells in parallel (same rows as one)."""
+    """Build into ``output``; ``workers`` processes generate cells in parallel (same rows as one).
+
+    ``output`` is replaced only when it is empty, an earlier build, or ``overwrite`` is set
+    (:func:`itdr_hf.outdir.check_output`); it is never the data directory or near it.
+    """
     output = Path(output).absolute()
     selection = selection or Selection()
     config = config or BuildConfig()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.partial-", dir=output.parent))
+    data_dirs = [Path(selection.data_dir)] if selection.data_dir else []
+    check_output(output, data_dirs, overwrite)
+    before = previous_total(output)
+    staging = _make_staging(output)
     bars_were_on = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     try:
         result = _build_into(staging, output, selection, config, repo_id, references, card_options, workers)
         _swap_into_place(staging, output)
-        return result
+        return dataclasses.replace(result, warnings=_collapse_warning(output, before, sum(s.total for s in result.stats)))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         clear_caches()
         if bars_were_on:
             datasets.enable_progress_bars()
+
+
+def _make_staging(output: Path) -> Path:
+    """The hidden folder the build writes into, beside ``output``; a dead build's are removed first."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(output)
+        return Path(tempfile.mkdtemp(prefix=staging_prefix(output), dir=output.parent))
+    except OSError as exc:
+        raise ItdrError(
+            f"cannot write --output {output}: {exc.strerror or exc} in {output.parent}; choose a folder you can write"
+        ) from None
+
+
+def _collapse_warning(output: Path, before: int | None, after: int) -> tuple[str, ...]:
+    """A rebuild with far fewer rows than the build it replaced usually means broken inputs."""
+    if before is None or before < 10 or after * 2 > before:
+        return ()
+    warning = (
+        f"WARNING: this build has {after:,} rows; the build it replaced in {output} had {before:,} "
+        f"({100 * (before - after) / before:.0f}% fewer). Check the inputs: build_report.json lists the skipped lines."
+    )
+    return (warning,)
 
 
 def _build_into(
@@ -103,8 +144,11 @@ def _build_into(
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     stats = [cell_stats(c) for c in plan.cells]
     _write_card(staging, plan, infos, stats, repo_id, card_options or CardOptions())
-    (staging / "build_report.json").write_text(json.dumps(as_json(stats, plan.skipped, plan.skipped_lines), indent=2) + "\n")
-    return BuildResult(output, tuple(infos), tuple(stats), tuple(plan.skipped), tuple(plan.skipped_lines))
+    report = {"generator": MARKER, **as_json(stats, plan.skipped, plan.skipped_lines, plan.sources)}
+    (staging / "build_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return BuildResult(
+        output, tuple(infos), tuple(stats), tuple(plan.skipped), tuple(plan.skipped_lines), sources=dict(plan.sources)
+    )
 
 
 def _write_card(
@@ -143,11 +187,27 @@ def _size_category(n: int) -> str:
 def _swap_into_place(staging: Path, output: Path) -> None:
     """Replace ``output`` by ``staging`` with two renames, so no reader ever sees a half-written folder."""
     final = staging.with_name(staging.name + ".done")
-    os.rename(staging, final)
-    if output.exists():
-        old = output.with_name(f".{output.name}.old-{os.getpid()}")
-        os.rename(output, old)
+    old = output.with_name(f".{output.name}.old-{os.getpid()}")
+    try:
+        os.rename(staging, final)
+        if output.exists():
+            os.rename(output, old)
         os.rename(final, output)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(final, output)
+    except OSError as exc:
+        if old.exists() and not output.exists():
+            os.rename(old, output)
+        shutil.rmtree(final, ignore_errors=True)
+        raise ItdrError(f"cannot replace --output {output}: {exc.strerror or exc}; the earlier build, if any, is unchanged") from None
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class _CallableModule(types.ModuleType):
+    """``itdr_hf.build`` names both the package's function and this module; importing the module
+    sets the package attribute to the module, so the module forwards calls to :func:`build_dataset`
+    and ``itdr_hf.build(...)`` works however often it is called."""
+
+    def __call__(self, *args, **kwargs) -> BuildResult:
+        return build_dataset(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

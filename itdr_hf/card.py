@@ -52,6 +52,45 @@ PAPER_LENGTHS: dict[tuple[str, str], tuple[float, float]] = {
 }
 
 PROVENANCE_TASKS = ("interest_recognition", "target_user_identification")
+# What each column means, shown under every config of the card (docs/SCHEMA.md is the long form;
+# tests/test_card.py checks that every column a build has is described here and named there).
+FIELD_MEANINGS: dict[str, str] = {
+    "id": "stable row id `{abbr}-{source}-{16 hex}` (hash of task, source, user, target), unique in the dataset",
+    "task": "the subtask (the config name)",
+    "source": "the source dataset's registry name, e.g. `movielens_32m`",
+    "instruction": "the task description paragraph (`\"\"` in a build without task descriptions)",
+    "input": "the rendered input: the user's history, candidates, question",
+    "output": "the reference answer a model is trained to write",
+    "messages": "the same example in chat form: `user` = instruction + input, `assistant` = output",
+    "user_id": "the source's own (pseudonymous) user id; `\"\"` for item-centric rows (target user identification)",
+    "item_id": "the target item's source id; `\"\"` where there is none",
+    "eval_subset": "true for the fixed evaluation subset of the test split; always false in train and validation",
+    "rating": "the true rating (rating prediction); `output` is it formatted",
+    "rating_min": "the lowest rating of the source's scale",
+    "rating_max": "the highest rating of the source's scale",
+    "candidates": "candidate titles in the order the prompt shows them",
+    "candidate_ids": "the candidates' item ids, same order",
+    "positives": "the relevant candidates' titles (top-K / cross-domain: the user's next real items; next item: the one true next item)",
+    "attributes": "the user's attributes `{name, value, kind}`; `kind` is `categorical` or `numeric`",
+    "reference_provenance": "who wrote `output`: `derived:<rule>` (built from the data) or `llm:<backend>:<model>`",
+}
+
+# The Hub's access form when the card is gated (CardOptions.gated): users accept the sources' terms first.
+GATED_PROMPT = (
+    "ITDR is derived from third-party datasets whose terms apply to it (see 'Sources and terms' on this card); "
+    "most of them forbid redistribution of their data and several forbid commercial use. "
+    "Access is granted to users who agree to follow every source's terms."
+)
+GATED_FIELDS = {
+    "Affiliation": "text",
+    "I have read the terms of every source listed on this card and will use ITDR only as they allow": "checkbox",
+    "I will not redistribute ITDR or data derived from it outside what those terms allow": "checkbox",
+}
+LICENSE_NAME = "itdr-source-terms"
+EXAMPLE_CHARS = 300  # long strings of the example row are cut to this many characters
+
+# The first words of a demo build's notice (cards/README.md.j2): how the publisher recognises a demo build.
+DEMO_NOTICE = "> **This is a demo build**"
 _DATA_FILE = re.compile(r"^(?P<split>[a-z_]+)-\d{5}-of-\d{5}\.parquet$")
 
 
@@ -79,16 +118,32 @@ class CardOptions:
             "When unset or not loadable (offline), lengths are whitespace words and the card says so."
         },
     )
+    gated: bool = field(
+        default=False,
+        metadata={
+            "help": "Gate the Hub dataset: the card asks users to accept the sources' terms (extra_gated_prompt "
+            "and extra_gated_fields) before they can download. Also switch gating on in the repo's settings."
+        },
+    )
+    code_url: str | None = field(
+        default=None,
+        metadata={
+            "help": "Link to the code that built this release (e.g. the GitHub tree of the release tag); "
+            "without it the card links the itdr-hf release on PyPI."
+        },
+    )
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         """Add one ``--card-<field>`` flag per field, with the field's help text."""
         group = parser.add_argument_group("dataset card")
         for f in dataclasses.fields(cls):
-            group.add_argument(
-                "--card-" + f.name.replace("_", "-"), dest=f"card_{f.name}", default=f.default,
-                help=f.metadata["help"].replace("%", "%%"),
-            )
+            flag = "--card-" + f.name.replace("_", "-")
+            help_text = f.metadata["help"].replace("%", "%%")
+            if f.type in (bool, "bool"):
+                group.add_argument(flag, dest=f"card_{f.name}", action="store_true", default=f.default, help=help_text)
+            else:
+                group.add_argument(flag, dest=f"card_{f.name}", default=f.default, help=help_text)
 
     @classmethod
     def from_arguments(cls, args: argparse.Namespace) -> CardOptions:
@@ -247,8 +302,10 @@ def write_card(
     ``context`` carries what the folder cannot tell: version, repo id, construction parameters,
     sources, skipped cells, the paper's citation, whether this is a demo build.
     """
-    unit = length_unit((options or CardOptions()).tokenizer)
+    options = options or CardOptions()
+    unit = length_unit(options.tokenizer)
     cells = collect_cells(folder, configs, unit)
+    _add_metadata(folder, data, options, context.get("sources") or [])
     by_config = {c: [cell for cell in cells if c == "all" or cell.subtask == c] for c in configs}
     provenance = [cell for cell in cells if cell.subtask in PROVENANCE_TASKS]
     card = render_card(
@@ -262,10 +319,57 @@ def write_card(
         paper_tokenizer=PAPER_TOKENIZER,
         paper_totals={t: sum(c.values()) for t, c in PAPER_CELLS.items()},
         splits=list(SPLITS),
+        examples={c: example_row(folder, c) for c in configs},
+        field_meanings=FIELD_MEANINGS,
+        changelog=changelog(),
+        code_url=options.code_url,
+        gated=options.gated,
         **context,
     )
     (folder / "README.md").write_text(str(card), encoding="utf-8")
     return card
+
+
+def _add_metadata(folder: Path, data: DatasetCardData, options: CardOptions, sources: Sequence[Any]) -> None:
+    """What the Hub reads from the YAML besides the configs: terms, sources, real sizes, gating."""
+    data["license_name"] = LICENSE_NAME
+    data["license_link"] = "README.md#sources-and-terms"  # the card's own section on each source's terms
+    data["source_datasets"] = [f"extended|{src.title}" for src in sources] or None
+    infos = data.get("dataset_info") or []
+    for info in [infos] if isinstance(infos, dict) else infos:
+        files = [p for paths in data_files(folder, info.get("config_name", "default")).values() for p in paths]
+        info["download_size"] = sum(p.stat().st_size for p in files)
+    if options.gated:
+        data["extra_gated_prompt"] = GATED_PROMPT
+        data["extra_gated_fields"] = dict(GATED_FIELDS)
+
+
+def example_row(folder: Path, config: str) -> list[tuple[str, str]]:
+    """The first row of the config's first non-empty split as (column, JSON value), long strings cut."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    found = data_files(folder, config)
+    for split in SPLITS:
+        for path in found.get(split, []):
+            parquet = pq.ParquetFile(path)
+            if parquet.metadata.num_rows == 0:
+                continue
+            table = parquet.read_row_group(0)
+            row = table.slice(0, 1).to_pylist()[0]
+            return [(name, _short(json.dumps(value, ensure_ascii=False))) for name, value in row.items()]
+    return []
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + f"… ({len(text):,} characters)"
+
+
+def changelog() -> str:
+    """The release notes shipped with the package (cards/CHANGELOG.md), newest first."""
+    text = Path(str(resources.files("itdr_hf.cards") / "CHANGELOG.md")).read_text(encoding="utf-8")
+    return re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL).strip()
 
 
 # -- validation -----------------------------------------------------------------------------------------

@@ -9,20 +9,46 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
+import signal
 import sys
 from typing import Sequence
 
-from .config import BuildConfig
+from .config import BuildConfig, help_with_default
 from .references.config import ReferenceConfig
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wrap help at spaces and after commas only: the default breaks at hyphens, cutting ``A<->B`` in two."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        lines: list[str] = []
+        for word in text.split():
+            for i, piece in enumerate(re.findall(r"[^,]+,?|,", word)):
+                glue = "" if i else " "
+                if lines and len(lines[-1]) + len(glue) + len(piece) <= width:
+                    lines[-1] += glue + piece
+                else:
+                    lines.append(piece)
+        return lines
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="itdr-build",
+        formatter_class=_HelpFormatter,
         description="Build ITDR (arXiv 2508.05667) from its public sources into a Hugging Face dataset folder "
         "(Parquet + README card) that load_dataset(<folder>, <config>) reads.",
     )
-    parser.add_argument("--output", "-o", default="itdr", help="Folder to write (replaced atomically). Default: ./itdr")
+    parser.add_argument(
+        "--output", "-o", default="itdr",
+        help="Folder to write, replaced atomically; it may only be new, empty or an earlier itdr build, and never "
+        "the --data-dir or a folder holding or inside it. Default: ./itdr",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="Replace --output even when it is a folder that is not an itdr build (everything in it is deleted).",
+    )
     parser.add_argument(
         "--data-dir",
         help="Folder with already-downloaded raw files: a source's own folder (e.g. ml-32m/) or a parent holding "
@@ -40,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group("construction options (defaults follow the paper)")
     for f in dataclasses.fields(BuildConfig):
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata.get('help', '')} Default: {f.default}.".replace("%", "%%")  # argparse formats help with %
+        help_text = help_with_default(f.metadata.get("help", ""), f.default)
         if f.type in ("bool", bool):
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:
@@ -53,14 +79,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _names(value: str | None) -> tuple[str, ...] | None:
+def _names(value: str | None, option: str) -> tuple[str, ...] | None:
     if value is None:
         return None
-    return tuple(n.strip() for n in value.split(",") if n.strip())
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"{option} {value!r} names nothing; give comma-separated names (itdr-build --list shows them), "
+            f"or leave {option} out to build them all"
+        )
+    return names
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so the build's cleanup runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(args)
+    except (KeyboardInterrupt, _Terminated) as exc:
+        name = "SIGTERM" if isinstance(exc, _Terminated) else "interrupt"
+        print(f"itdr-build: stopped by {name}; the unfinished build was removed and {args.output} is unchanged",
+              file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(args: argparse.Namespace) -> int:
     from .errors import ItdrError
 
     try:
@@ -71,9 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .report import as_table
 
         config = BuildConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(BuildConfig)})
-        sources = _names(args.sources)
+        sources = _names(args.sources, "--sources")
         selection = Selection(
-            subtasks=_names(args.subtasks) or (),
+            subtasks=_names(args.subtasks, "--subtasks") or (),
             sources=sources,
             data_dir=args.data_dir,
             demo=args.demo,
@@ -84,14 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         result = build_dataset(
             args.output, selection, config, repo_id=args.repo_id, references=references,
-            card_options=CardOptions.from_arguments(args), workers=args.workers,
+            card_options=CardOptions.from_arguments(args), workers=args.workers, overwrite=args.overwrite,
         )
     except ItdrError as exc:
         print(f"itdr-build: error: {exc}", file=sys.stderr)
         return 2
-    print(as_table(list(result.stats), list(result.skipped), list(result.skipped_lines)))
+    print(as_table(list(result.stats), list(result.skipped), list(result.skipped_lines), result.sources))
     print(f"\nwrote {result.output} with configs: {', '.join(result.configs)}")
     print(f'load it with: load_dataset("{result.output}", "{result.configs[0]}")')
+    for warning in result.warnings:
+        print(f"itdr-build: {warning}", file=sys.stderr)
     return 0
 
 

@@ -176,6 +176,14 @@ class SourceIndex:
         return self.tables.items["title"].astype(str)
 
     @cached_property
+    def unknown_item_rows(self) -> tuple[int, list]:
+        """Interactions naming an item the item file lacks (count, first few ids): never shown, so counted."""
+        inter = self.tables.interactions
+        unknown = ~member_mask(inter["item"], self.tables.items.index.to_numpy())
+        count = int(unknown.sum())
+        return count, ([] if not count else [str(i) for i in dict.fromkeys(inter["item"].to_numpy()[unknown][:1000])][:3])
+
+    @cached_property
     def titled_interactions(self) -> pd.DataFrame:
         """Interactions whose item has a title: only those can be shown to a model."""
         inter = self.tables.interactions

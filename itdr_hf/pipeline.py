@@ -7,10 +7,16 @@ file once and generates each cell once.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -21,7 +27,7 @@ from tqdm.auto import tqdm
 
 from .cells import Cell, make_cell
 from .config import BuildConfig
-from .errors import ConfigError, ItdrError, SourceUnavailable
+from .errors import ConfigError, DataError, ItdrError, SourceUnavailable
 from .index import SourceIndex
 from .matrix import cells_for, paper_sources
 from .sources import SOURCES, Source
@@ -78,6 +84,7 @@ class Plan:
     cells: list[Cell] = field(default_factory=list)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     skipped_lines: list[dict] = field(default_factory=list)
+    sources: dict[str, dict] = field(default_factory=dict)  # per source: rows read, rows dropped, absent inputs
     references: "ReferenceConfig | None" = None  # who wrote the IR/TUI references (for the card)
 
 
@@ -138,9 +145,11 @@ def run(
     indexes: dict[str, SourceIndex | str] = {}
     for name in dict.fromkeys(source for _, source in wanted):
         try:
-            root = source_dir(SOURCES.get(name)(), selection, dl_manager)
+            source = SOURCES.get(name)()
+            root = source_dir(source, selection, dl_manager)
             indexes[name] = load_source(name, root, config)
-            plan.skipped_lines.extend(s for s in indexes[name].tables.skipped_lines if s.get("skipped"))
+            plan.sources[name] = source_report(source, root, indexes[name], config)
+            plan.skipped_lines.extend(s for s in indexes[name].tables.skipped_lines if s.get("skipped") or s.get("note"))
         except SourceUnavailable as exc:
             if selection.strict:
                 raise
@@ -167,6 +176,31 @@ def run(
     return plan
 
 
+def source_report(source: Source, root: Path, index: SourceIndex, config: BuildConfig) -> dict:
+    """What reading a source dropped or lacked, for the report; too many unknown items fail the build.
+
+    Rows naming an item the item file lacks can never be shown to a model, so they are skipped,
+    but counted against ``max_bad_line_fraction`` like unreadable lines: a truncated item file
+    would otherwise shrink the build silently.
+    """
+    rows = len(index.tables.interactions)
+    unknown, examples = index.unknown_item_rows
+    if unknown > config.max_bad_line_fraction * rows:
+        raise DataError(
+            root,
+            f"{source.name}: {unknown:,} of {rows:,} interactions ({unknown / max(rows, 1):.2%}) name an item missing "
+            f"from the item file (first: {', '.join(examples)}); at most {config.max_bad_line_fraction:g} may",
+            fix="check that the item file is complete (re-download or re-extract it), or raise --max-bad-line-fraction "
+            "to skip these rows",
+        )
+    return {
+        "interactions": rows,
+        "unknown_item_rows": unknown,
+        "unknown_item_examples": examples,
+        "absent_optional_files": source.absent_optional_files(root),
+    }
+
+
 def skip_reasons(skipped: list[tuple[str, str, str]]) -> list[str]:
     """One line per distinct reason, naming the cells it cost (a missing source costs several)."""
     cells: dict[str, list[str]] = {}
@@ -182,6 +216,41 @@ def _make_forked_cell(subtask: str, source: str, config: BuildConfig) -> Cell:
     return make_cell(subtask, _FORKED_INDEXES[source], config)
 
 
+def _worker_init(parent: int) -> None:
+    """A worker dies with the build that forked it, even one killed with SIGKILL, and leaves Ctrl-C
+    and SIGTERM to the parent (which stops the workers and cleans up) instead of printing tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not _parent_death_signal():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _parent_death_signal() -> bool:
+    """Linux's PR_SET_PDEATHSIG: the kernel sends SIGKILL to this process when its parent exits."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API before Python 3.14
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join(timeout=5)
+
+
 def _generate_missing(todo: list, indexes: dict, config: BuildConfig, workers: int) -> None:
     """Generate cells into the cache. Cells are independent (each has its own seeded RNG), so
     forked worker processes, which share the read sources copy-on-write, give the same rows as
@@ -189,14 +258,20 @@ def _generate_missing(todo: list, indexes: dict, config: BuildConfig, workers: i
     progress = tqdm(total=len(todo), desc="cells", unit="cell", disable=None)
     if workers > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
         _FORKED_INDEXES.update({k: v for k, v in indexes.items() if not isinstance(v, str)})
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+        )
         try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
-                futures = [(key, pool.submit(_make_forked_cell, subtask, source, config)) for subtask, source, key in todo]
-                for key, future in futures:
-                    _CELL_CACHE[key] = future.result()
-                    progress.update()
+            futures = [(key, pool.submit(_make_forked_cell, subtask, source, config)) for subtask, source, key in todo]
+            for key, future in futures:
+                _CELL_CACHE[key] = future.result()
+                progress.update()
+        except BaseException:
+            _kill_workers(pool)  # Ctrl-C, SIGTERM or a failed cell: the other cells are not wanted any more
+            raise
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             _FORKED_INDEXES.clear()
     else:
         for subtask, source, key in todo:

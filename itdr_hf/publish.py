@@ -5,8 +5,11 @@ Ordering, and why no partial release is ever visible:
 1. Everything that can refuse runs before the first write: the folder is validated
    (:func:`itdr_hf.card.validate_build`: the card parses and every config loads back), the token
    is resolved, and an existing tag ``v<version>`` stops the run unless ``force_tag``.
-2. The repo is created if it does not exist (an empty repo shows no release; if the commit then
-   fails, the repo this run created is deleted again).
+2. The repo is created if it does not exist, with the visibility the caller chose explicitly
+   (``--private``/``--public``: there is no default, so an organisation's private default is never
+   overridden by accident). A repo is **never deleted**: if the commit then fails, the empty repo
+   this run created stays (it shows no release) and the error says how to remove it. If someone
+   else created the repo between the read and the create (a 409), the run stops without writing.
 3. Every Parquet file and the card go up in **one** ``create_commit``, with ``parent_commit``
    pinned to the head read in step 1. The Hub applies a commit atomically, and refuses it when
    the branch moved meanwhile, so a reader of ``main`` sees the old release or the new one, never
@@ -16,6 +19,12 @@ Ordering, and why no partial release is ever visible:
    holds the complete new release but the tag is missing: :class:`TagFailed` says so and gives
    the exact command to create the tag (re-running ``itdr-publish`` also works: it sees that
    ``main`` already holds exactly this build, makes no commit and only tags that commit).
+   If the commit request fails, ``main`` is read again to say what actually happened: unchanged
+   (nothing released), moved to a commit holding exactly this build (the commit landed, its reply
+   was lost: a re-run only tags it), or moved by someone else.
+
+A demo build (synthetic data) is refused unless ``allow_demo``; a build lacking cells of the
+paper is published with a loud warning listing them.
 
 The token comes from ``HF_TOKEN`` or, in GitHub Actions, the Hub's trusted publishing
 (``HF_OIDC_RESOURCE=datasets/<org>/<name>`` with ``permissions: id-token: write``); it is
@@ -58,13 +67,23 @@ class PublishOptions:
     version: str = field(metadata={"help": "Release version, e.g. 1.0.0; the tag is v<version>."})
     force_tag: bool = field(default=False, metadata={"help": "Move the tag v<version> if it already exists."})
     dry_run: bool = field(default=False, metadata={"help": "Print the plan and touch nothing on the Hub."})
-    private: bool = field(default=False, metadata={"help": "Create the repository private (only when it does not exist)."})
+    private: bool | None = field(
+        metadata={
+            "help": "Visibility of the repository if this run has to create it: --private or --public, no "
+            "default (an existing repository keeps its visibility)."
+        }
+    )
+    allow_demo: bool = field(
+        default=False, metadata={"help": "Publish a demo build (synthetic sample data), which is refused otherwise."}
+    )
     endpoint: str | None = field(default=None, metadata={"help": "Hub endpoint (default: HF_ENDPOINT or huggingface.co)."})
 
     def __post_init__(self) -> None:
         if not _REPO_ID.match(self.repo_id):
             raise PublishError(f"--repo must look like <org>/<name>, got {self.repo_id!r}")
         check_version(self.version)
+        if self.private is None:
+            raise PublishError("choose the visibility of a repository this run may create: --private or --public")
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,7 @@ class ReleasePlan:
     configs: tuple[str, ...]
     card: object  # huggingface_hub.DatasetCard
     warnings: tuple[str, ...] = ()
+    demo: bool = False
 
     def operations(self) -> list:
         """Fresh commit operations (huggingface_hub refuses to reuse a committed ``CommitOperationAdd``)."""
@@ -109,6 +129,8 @@ class ReleasePlan:
         if self.deletions:
             lines.append(f"delete {len(self.deletions)} remote files no longer in the build:")
             lines += [f"  - {p}" for p in self.deletions]
+        if self.demo:
+            lines.append("warning: THIS IS A DEMO BUILD (synthetic sample data, not ITDR)")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -156,9 +178,15 @@ def plan_release(folder: str | Path, remote_files: Sequence[str], version: str, 
             if p not in uploading and "/" in p and (p.endswith(".parquet") or p.split("/", 1)[0] in configs)
         )
     )
-    warnings = ()
+    warnings = []
     if f'load_dataset("{repo_id}"' not in card.text:
-        warnings = (f"the card's usage example does not name {repo_id}; rebuild with itdr-build --repo-id {repo_id}",)
+        warnings.append(f"the card's usage example does not name {repo_id}; rebuild with itdr-build --repo-id {repo_id}")
+    missing = missing_paper_cells(folder, configs)
+    if missing:
+        warnings.append(
+            f"THIS BUILD LACKS {len(missing)} CELL(S) OF THE PAPER: {', '.join(f'{t}/{s}' for t, s in missing)}; "
+            "rebuild with their raw data under --data-dir unless a partial release is intended"
+        )
     return ReleasePlan(
         repo_id=repo_id,
         version=version,
@@ -168,8 +196,34 @@ def plan_release(folder: str | Path, remote_files: Sequence[str], version: str, 
         deletions=deletions,
         configs=configs,
         card=card,
-        warnings=warnings,
+        warnings=tuple(warnings),
+        demo=is_demo_card(card.text),
     )
+
+
+def is_demo_card(text: str) -> bool:
+    """Whether the card says the build came from the bundled synthetic sample (``itdr-build --demo``)."""
+    from .card import DEMO_NOTICE
+
+    return DEMO_NOTICE in text
+
+
+def missing_paper_cells(folder: Path, configs: Sequence[str]) -> list[tuple[str, str]]:
+    """The paper's (subtask, source) cells with no row in the folder, read from the Parquet files themselves."""
+    import pyarrow.parquet as pq
+
+    from .card import data_files
+    from .matrix import PAPER_CELLS
+
+    present: set[tuple[str, str]] = set()
+    for config in configs:
+        if config == "all":
+            continue
+        for paths in data_files(folder, config).values():
+            for path in paths:
+                table = pq.read_table(path, columns=["task", "source"])
+                present |= set(zip(table.column("task").to_pylist(), table.column("source").to_pylist(), strict=True))
+    return [(t, s) for t, cells in PAPER_CELLS.items() for s in cells if (t, s) not in present]
 
 
 def resolve_token() -> str:
@@ -301,7 +355,7 @@ def _digest(path: Path, kind: str) -> str:
 def _publish(folder: Path, options: PublishOptions, api, token: str, echo: Callable[[str], None]) -> PublishResult:
     try:
         exists, head, remote, tags = _remote_state(api, options.repo_id)
-    except Exception as exc:  # noqa: BLE001 - a dry run offline still shows what would be uploaded
+    except Exception as exc:  # a dry run offline still shows what would be uploaded; a real run re-raises
         if not options.dry_run:
             raise
         echo(f"dry run: the Hub could not be read ({type(exc).__name__}); the plan below assumes an empty "
@@ -314,15 +368,22 @@ def _publish(folder: Path, options: PublishOptions, api, token: str, echo: Calla
             f"tag {plan.tag} already exists on {options.repo_id}: a release is never moved silently. "
             "Publish a new version, or pass --force-tag to move the tag to this build."
         )
+    if plan.demo and not options.allow_demo:
+        raise PublishError(
+            f"{folder} is a demo build (synthetic sample data bundled with itdr-hf, not ITDR): refused. Build from "
+            "the raw sources (itdr-build --data-dir ...), or pass --allow-demo to publish it anyway (e.g. to a test repo)."
+        )
     if options.dry_run:
         echo("dry run: nothing will be changed on the Hub")
         if not exists:
-            echo(f"would create dataset repository {options.repo_id}")
+            echo(f"would create dataset repository {options.repo_id} ({_visibility(options)})")
         echo(plan.describe())
         echo(f"would {'move' if tag_exists else 'create'} tag {plan.tag} on the new commit (parent {head or 'none'})")
         return PublishResult(plan, None, None)
+    if plan.demo:
+        echo(f"WARNING: publishing a DEMO build (synthetic data) to {options.repo_id}, as --allow-demo asked")
     for warning in plan.warnings:
-        echo(f"warning: {warning}")
+        echo(f"WARNING: {warning}")
     if exists and head and _already_on_head(plan, remote):
         echo(f"main ({head}) already holds exactly this build: no commit, only the tag")
         _tag(api, options, plan, head, tag_exists, token)
@@ -330,8 +391,9 @@ def _publish(folder: Path, options: PublishOptions, api, token: str, echo: Calla
         return PublishResult(plan, head, plan.tag)
     created = False
     if not exists:
-        api.create_repo(options.repo_id, repo_type=REPO_TYPE, exist_ok=True, private=options.private)
+        _create_repo(api, options)
         created = True
+        echo(f"created dataset repository {options.repo_id} ({_visibility(options)})")
         head = api.dataset_info(options.repo_id, revision="main").sha
     try:
         commit = api.create_commit(
@@ -342,13 +404,11 @@ def _publish(folder: Path, options: PublishOptions, api, token: str, echo: Calla
             revision="main",
             parent_commit=head,
         )
-    except Exception as exc:
-        deleted = created and _delete_created_repo(api, options.repo_id, head, echo)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, main is read again to say what happened
         raise PublishError(
             f"the commit to {options.repo_id} failed: {type(exc).__name__}: {scrub(str(exc), token)}\n"
             + _auth_hint(exc, options.repo_id)
-            + f"  nothing was released: main is still at {head or 'its initial state'} and no tag was made"
-            + (" (the repository this run created was deleted)" if deleted else "")
+            + _after_failed_commit(api, options, plan, head, created)
         ) from None
     echo(f"committed {len(plan.additions)} files, {len(plan.deletions)} deletions: {commit.oid}")
     _tag(api, options, plan, commit.oid, tag_exists, token)
@@ -356,17 +416,62 @@ def _publish(folder: Path, options: PublishOptions, api, token: str, echo: Calla
     return PublishResult(plan, commit.oid, plan.tag, created)
 
 
-def _delete_created_repo(api, repo_id: str, head: str | None, echo: Callable[[str], None]) -> bool:
-    """Undo this run's ``create_repo``, unless someone else has pushed to the repo since (then it is theirs too)."""
+def _visibility(options: PublishOptions) -> str:
+    return "private" if options.private else "public"
+
+
+def _create_repo(api, options: PublishOptions) -> None:
+    """Create the repo with the chosen visibility; a 409 (someone created it since it was read) stops the run.
+
+    ``exist_ok=False`` on purpose: with ``exist_ok=True`` huggingface_hub swallows the 409, and this
+    run could not tell a repo it created from one another party created (and may have tagged) meanwhile.
+    """
+    from huggingface_hub.errors import HfHubHTTPError
+
     try:
-        if api.dataset_info(repo_id, revision="main").sha != head:
-            echo(f"warning: {repo_id} changed since this run created it; it is left in place")
-            return False
-        api.delete_repo(repo_id, repo_type=REPO_TYPE)
-        return True
-    except Exception as exc:  # noqa: BLE001 - the commit error matters more; say the repo is left
-        echo(f"warning: could not delete the empty repository {repo_id} this run created ({type(exc).__name__})")
-        return False
+        api.create_repo(options.repo_id, repo_type=REPO_TYPE, exist_ok=False, private=options.private)
+    except HfHubHTTPError as exc:
+        if getattr(exc.response, "status_code", None) != 409:
+            raise
+        raise PublishError(
+            f"{options.repo_id} did not exist when this run read the Hub, but was created by someone else "
+            "before this run could create it (409). Nothing was written: look at the repository, then re-run."
+        ) from None
+
+
+def _after_failed_commit(api, options: PublishOptions, plan: ReleasePlan, head: str | None, created: bool) -> str:
+    """Read ``main`` again and say what the failed commit request actually left on the Hub.
+
+    A commit whose reply was lost may well have landed: then ``main`` holds exactly this build, and a
+    re-run only tags it (:func:`_already_on_head`).
+    """
+    repo = options.repo_id
+    left = (
+        f"\n  the empty repository {repo} created by this run was left in place (it shows no release; it is never "
+        f"deleted automatically). Re-run to publish into it, or remove it: hf repos delete {repo} --repo-type dataset"
+        if created else ""
+    )
+    try:
+        info = api.dataset_info(repo, revision="main", files_metadata=True)
+        now = info.sha
+        remote = {s.rfilename: s for s in (info.siblings or [])}
+    except Exception as exc:  # noqa: BLE001 - the commit error matters more; say the state is unknown
+        return (
+            f"  main could not be read again ({type(exc).__name__}): the commit may or may not have landed. "
+            f"Look at the history of {repo} before re-running (a re-run tags main if it already holds this build); "
+            f"no tag was made{left}"
+        )
+    if now == head:
+        return f"  nothing was released: main is still at {head or 'its initial state'} and no tag was made{left}"
+    if _already_on_head(plan, remote):
+        return (
+            f"  but the commit did land: main is now {now} and holds exactly this build (the reply was lost). "
+            f"No tag was made: re-run the same itdr-publish command, which makes no new commit and only tags {now}"
+        )
+    return (
+        f"  nothing of this run was released: main moved from {head} to {now}, a commit that is not this build "
+        "(someone else pushed). No tag was made: look at the repository, then re-run"
+    )
 
 
 def _tag(api, options: PublishOptions, plan: ReleasePlan, oid: str, tag_exists: bool, token: str) -> None:

@@ -25,7 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", required=True, help=help_of["version"])
     parser.add_argument("--force-tag", action="store_true", help=help_of["force_tag"])
     parser.add_argument("--dry-run", action="store_true", help=help_of["dry_run"])
-    parser.add_argument("--private", action="store_true", help=help_of["private"])
+    visibility = parser.add_mutually_exclusive_group(required=True)
+    visibility.add_argument("--private", dest="private", action="store_true", default=None, help=help_of["private"])
+    visibility.add_argument("--public", dest="private", action="store_false", help="The opposite of --private.")
+    parser.add_argument("--allow-demo", action="store_true", help=help_of["allow_demo"])
     parser.add_argument("--endpoint", help=help_of["endpoint"])
     return parser
 
@@ -42,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             force_tag=args.force_tag,
             dry_run=args.dry_run,
             private=args.private,
+            allow_demo=args.allow_demo,
             endpoint=args.endpoint,
         )
         result = publish(args.folder, options)

@@ -47,8 +47,11 @@ def cell_stats(cell: Cell) -> CellStats:
     )
 
 
-def as_json(stats: list[CellStats], skipped: list[tuple[str, str, str]], skipped_lines: list[dict] = ()) -> dict:
+def as_json(
+    stats: list[CellStats], skipped: list[tuple[str, str, str]], skipped_lines: list[dict] = (), sources: dict | None = None,
+) -> dict:
     return {
+        "sources": dict(sources or {}),
         "skipped_lines": list(skipped_lines),
         "cells": [{**asdict(s), "total": s.total} for s in stats],
         "skipped": [{"subtask": t, "source": s, "reason": r} for t, s, r in skipped],
@@ -56,7 +59,9 @@ def as_json(stats: list[CellStats], skipped: list[tuple[str, str, str]], skipped
     }
 
 
-def as_table(stats: list[CellStats], skipped: list[tuple[str, str, str]], skipped_lines: list[dict] = ()) -> str:
+def as_table(
+    stats: list[CellStats], skipped: list[tuple[str, str, str]], skipped_lines: list[dict] = (), sources: dict | None = None,
+) -> str:
     header = f"{'subtask':<28} {'source':<16} {'train':>6} {'val':>5} {'test':>5} {'eval':>5} {'total':>6} {'paper':>6} {'in w':>6} {'out w':>6}"
     lines = [header, "-" * len(header)]
     for s in stats:
@@ -70,5 +75,19 @@ def as_table(stats: list[CellStats], skipped: list[tuple[str, str, str]], skippe
 
     lines.extend(f"skipped {line}" for line in skip_reasons(skipped))
     for info in skipped_lines:
-        lines.append(f"skipped {info['skipped']} of {info['read']} lines in {info['file']} (first: {info['examples'][0]})")
+        if "note" in info:  # what a reader decided about a file (its encoding, its version)
+            lines.append(f"note: {info['file']}: {info['note']}")
+            continue
+        what = info.get("reason", "skipped")  # dropped or degraded rows, counted per reason
+        lines.append(f"{what}: {info['skipped']} of {info['read']} lines in {info['file']} (first: {info['examples'][0]})"
+                     if "reason" in info else
+                     f"skipped {info['skipped']} of {info['read']} lines in {info['file']} (first: {info['examples'][0]})")
+    for name, info in (sources or {}).items():
+        if info["unknown_item_rows"]:
+            lines.append(
+                f"skipped {info['unknown_item_rows']} of {info['interactions']} {name} interactions whose item is not in "
+                f"the item file (first: {', '.join(info['unknown_item_examples'])})"
+            )
+        for file, effect in info["absent_optional_files"].items():
+            lines.append(f"{name}: optional {file} absent or empty: {effect}")
     return "\n".join(lines)

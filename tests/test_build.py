@@ -88,8 +88,9 @@ def test_a_pair_outside_the_papers_matrix_is_refused(tmp_path):
 
 
 def test_a_named_source_missing_from_the_data_dir_is_an_error(tmp_path):
-    with pytest.raises(DataError, match=r"movielens_32m: missing ratings\.csv, movies\.csv"):
-        build_dataset(tmp_path / "x", Selection(sources=("movielens_32m",), data_dir=str(tmp_path), strict=True))
+    (tmp_path / "raw").mkdir()
+    with pytest.raises(DataError, match=r"movielens_32m: incomplete source folder: ratings\.csv: missing; movies\.csv: missing"):
+        build_dataset(tmp_path / "x", Selection(sources=("movielens_32m",), data_dir=str(tmp_path / "raw"), strict=True))
 
 
 def test_builder_hash_follows_inputs_and_options(ml32m_copy):
@@ -115,7 +116,8 @@ def test_unavailable_sources_are_skipped_with_the_reason(tmp_path, monkeypatch):
         raise SourceUnavailable(f"{self.name}: could not download (offline test)")
 
     monkeypatch.setattr(Source, "_download", offline)
-    selection = Selection(subtasks=("rating_prediction",), data_dir=str(tmp_path))
+    (tmp_path / "raw").mkdir()
+    selection = Selection(subtasks=("rating_prediction",), data_dir=str(tmp_path / "raw"))
     with pytest.raises(ItdrError, match=r"no cell could be built:\n  - rating_prediction/movielens_32m: movielens_32m: could not download"):
         build_dataset(tmp_path / "x", selection, BuildConfig())
     assert not (tmp_path / "x").exists()

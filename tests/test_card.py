@@ -188,3 +188,85 @@ def test_card_options_make_the_card_tokenizer_flag():
     args = parser.parse_args(["--card-tokenizer", "deepseek-ai/DeepSeek-V3"])
     assert CardOptions.from_arguments(args) == CardOptions(tokenizer="deepseek-ai/DeepSeek-V3")
     assert "DeepSeek-V3" in parser.format_help() and "whitespace words" in parser.format_help()
+
+
+def _rewrite(folder: Path, options: CardOptions, **context) -> DatasetCard:
+    data = _card(folder).data
+    configs = [c["config_name"] for c in data.to_dict()["configs"]]
+    sources = [SOURCES.get(n)() for n in ("movielens_32m", "movielens_1m")]
+    kwargs = {
+        "version": "1.2.3", "repo_id": "org/itdr", "skipped": [], "demo": False, "parameters": [],
+        "task_descriptions": True, "sources": sources, "citation": CITATION,
+    }
+    return write_card(folder, data, configs=configs, options=options, **{**kwargs, **context})
+
+
+def test_card_names_its_terms_sources_and_real_download_sizes(demo_build: Path):
+    data = _card(demo_build).data.to_dict()
+    assert data["license"] == "other" and data["license_name"] == "itdr-source-terms"
+    assert data["license_link"] == "README.md#sources-and-terms"
+    assert "## Sources and terms" in _card(demo_build).text  # the anchor license_link points at
+    assert data["source_datasets"] == ["extended|MovieLens 32M", "extended|MovieLens 1M"]
+    for info in data["dataset_info"]:
+        files = sorted((demo_build / info["config_name"]).glob("*.parquet"))
+        assert info["download_size"] == sum(p.stat().st_size for p in files) > 0
+    assert "extra_gated_prompt" not in data  # gating is an option, off by default
+
+
+def test_gated_card_asks_users_to_accept_the_sources_terms(build_copy: Path):
+    card = _rewrite(build_copy, CardOptions(gated=True))
+    data = DatasetCard.load(build_copy / "README.md").data.to_dict()
+    assert "forbid redistribution" in data["extra_gated_prompt"]
+    assert data["extra_gated_fields"]["Affiliation"] == "text"
+    assert sum(kind == "checkbox" for kind in data["extra_gated_fields"].values()) == 2
+    assert "Access to this repository is gated" in card.text
+    validate_build(build_copy, load=False)  # still a valid, round-tripping card
+
+
+def test_card_shows_every_columns_meaning_and_an_example_row_per_config(demo_build: Path):
+    import pyarrow.parquet as pq
+
+    text = _card(demo_build).text
+    schema_doc = (Path(__file__).resolve().parents[1] / "docs" / "SCHEMA.md").read_text()
+    for config in [c["config_name"] for c in _card(demo_build).data.to_dict()["configs"]]:
+        section = text[text.index(f"### `{config}`") :]
+        section = section[: section.index("```\n") + 4]
+        first = pq.read_table(sorted((demo_build / config).glob("train-*.parquet"))[0]).slice(0, 1).to_pylist()[0]
+        assert f"Columns of `{config}`" in section
+        for column in first:
+            assert f"`{column}`" in schema_doc, column
+            meaning = re.search(rf"^\| `{column}` \| (.+) \|$", section, re.MULTILINE)
+            assert meaning and meaning.group(1).strip(), f"{config}.{column} has no meaning on the card"
+        assert f"id: {json.dumps(first['id'])}\n" in section and f"task: \"{first['task']}\"" in section
+
+
+def test_card_says_which_release_it_describes_with_a_changelog_and_code_link(build_copy: Path):
+    import itdr_hf
+    from itdr_hf.card import changelog
+
+    card = _rewrite(build_copy, CardOptions(code_url="https://github.com/org/itdr/tree/v1.2.3"), version="1.2.3")
+    assert "This card describes release **v1.2.3**" in card.text
+    assert "Code: [https://github.com/org/itdr/tree/v1.2.3](https://github.com/org/itdr/tree/v1.2.3)" in card.text
+    assert "## Changelog" in card.text and changelog() in card.text and "<!--" not in changelog()
+    # every package version that can print a card has its changelog entry
+    assert f"### v{itdr_hf.__version__}\n" in changelog() + "\n"
+    plain = _rewrite(build_copy, CardOptions(), version="1.2.3")
+    assert "Code: [itdr-hf 1.2.3 on PyPI](https://pypi.org/project/itdr-hf/1.2.3/)" in plain.text
+
+
+def test_card_states_uses_and_personal_information(demo_build: Path):
+    text = _card(demo_build).text
+    uses = text[text.index("## Uses") : text.index("## Personal and sensitive information")]
+    assert "Intended:" in uses and "Out of scope:" in uses and "commercial use" in uses
+    personal = text[text.index("## Personal and sensitive information") : text.index("## Sources and terms")]
+    assert "`user_id` is the source's own user id" in personal
+    assert "gender" in personal and "age" in personal and "country" in personal
+
+
+def test_card_gated_and_code_url_flags():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    CardOptions.add_arguments(parser)
+    args = parser.parse_args(["--card-gated", "--card-code-url", "https://example.org/code"])
+    assert CardOptions.from_arguments(args) == CardOptions(gated=True, code_url="https://example.org/code")

@@ -45,3 +45,31 @@ def test_all_holds_only_the_selected_subtasks(tmp_path):
     assert main(["--demo", "--sources", "movielens_32m", "--subtasks", "next_item_recommendation", "--output", str(out)]) == 0
     everything = load_dataset(str(out), "all")
     assert set(everything["train"]["task"]) == {"next_item_recommendation"}
+
+
+def test_an_empty_name_list_says_it_is_empty(tmp_path, capsys):
+    for option in ("--sources", "--subtasks"):
+        assert main(["--demo", option, "", "--output", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"itdr-build: error: {option} '' names nothing;") and "itdr-build --list" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_help_states_each_default_once_and_keeps_arrows_whole():
+    help_text = subprocess.run(
+        [sys.executable, "-m", "itdr_hf", "--help"], capture_output=True, text=True, env={"COLUMNS": "80", "PATH": ""}, check=False,
+    ).stdout
+    blocks = help_text.split("\n  --")
+    assert blocks and all(block.count("Default:") <= 1 for block in blocks), [b for b in blocks if b.count("Default:") > 1]
+    assert "Default: None" not in help_text
+    lines = help_text.splitlines()
+    assert all(not line.rstrip().endswith("<-") and not line.strip().startswith(">") for line in lines)
+    assert "Appliances<->Industrial_and_Scientific," in help_text
+    assert max(len(line) for line in lines if "<->" in line) <= 80
+
+
+def test_the_printed_load_line_loads_the_build(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--demo", "--sources", "movielens_32m", "--subtasks", "rating_prediction", "--output", "itdr"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("load it with: "))
+    assert line == f'load it with: load_dataset("{tmp_path / "itdr"}", "rating_prediction")'

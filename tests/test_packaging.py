@@ -27,3 +27,11 @@ def test_every_demo_file_type_is_package_data():
     suffixes = {p.rsplit(".", 1)[1] for p in patterns}
     shipped = {p.name.rsplit(".", 1)[-1] for p in (ROOT / "itdr_hf" / "demo").rglob("*") if p.is_file() and "." in p.name}
     assert shipped - {"py", "pyc"} <= suffixes, sorted(shipped - suffixes)
+
+
+def test_what_downloading_needs_is_a_dependency():
+    """A fresh ``pip install .`` must download sources: fsspec's HTTP file system imports aiohttp."""
+    from packaging.requirements import Requirement
+
+    requirements = [Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    assert any(r.name == "aiohttp" or (r.name == "fsspec" and "http" in r.extras) for r in requirements)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import help_with_default
 from ..errors import ConfigError
 
 WRITERS = ("derived", "openai", "transformers")
@@ -213,7 +214,7 @@ class ReferenceConfig:
         for f in dataclasses.fields(cls):
             flag = f"--reference-{_flag(f.name)}"
             dest = f"reference_{f.name}"
-            help_text = f"{f.metadata.get('help', '')} Default: {f.default}.".replace("%", "%%")
+            help_text = help_with_default(f.metadata.get("help", ""), f.default)
             if isinstance(f.default, bool):
                 group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
             else:

@@ -94,11 +94,8 @@ def parse_categories(value: str) -> list[str]:
 
 
 def category_file(root: Path, stem: str) -> Path | None:
-    """``{stem}.jsonl.gz`` or ``{stem}.jsonl``, whichever is there (gzip is recognised by content)."""
-    for name in (f"{stem}.jsonl.gz", f"{stem}.jsonl"):
-        if (root / name).is_file():
-            return root / name
-    return None
+    """``{stem}.jsonl.gz`` or a gunzipped / ``.json`` copy, whichever is there (gzip is recognised by content)."""
+    return Source.file_in(root, f"{stem}.jsonl.gz")
 
 
 @register_source("amazon_2023")
@@ -125,7 +122,7 @@ class Amazon2023(Source):
         for candidate in self.candidate_dirs(data_dir):
             if candidate.is_dir() and any(
                 category_file(candidate, p.name.split(".")[0][len("meta_"):]) is not None
-                for p in candidate.glob("meta_*.jsonl*")
+                for p in candidate.glob("meta_*.json*")
             ):
                 return candidate
         return None

@@ -44,7 +44,7 @@ from ..tables import CATEGORICAL, NUMERIC, AttributeSpec, SourceTables
 from .base import Source, register_source
 from .bookcrossing import location
 from .lines import BadLines
-from .textio import parse_numbers, read_csv_strings
+from .textio import drop_unreadable_rows, parse_numbers, read_csv_strings
 
 CITATION = """@misc{uddin2023anime,
   title={Anime Dataset 2023},
@@ -119,6 +119,7 @@ class Anime2023(Source):
     def _read_anime(self, path: Path, config: BuildConfig, bad_files: list[BadLines]) -> pd.DataFrame:
         columns = ["anime_id", "Name", "English name", "Genres", "Type", "Aired", "Premiered", "Studios", "Source"]
         table = self._strings(path, ANIME, config, bad_files, include=columns, newlines_in_values=True)
+        table = drop_unreadable_rows(table, {"anime_id": pa.int32()}, bad_files[-1])
         ids = parse_numbers(table.column("anime_id"), path, "anime_id", self.fix, kind=pa.int32(), first_line=None)
         frame = table.to_pandas().map(lambda v: "" if v.strip() == UNKNOWN else " ".join(v.split()))
         frame.index = pd.Index(ids.to_numpy(zero_copy_only=False), name="item")
@@ -140,6 +141,8 @@ class Anime2023(Source):
         # Quoted titles may hold commas. Titles never hold line breaks, and allowing them would
         # slow the parse of 24M rows; a broken row is counted as a bad line instead.
         table = self._strings(path, SCORES, config, bad_files, include=["user_id", "anime_id", "rating"])
+        table = drop_unreadable_rows(table, {"user_id": pa.int32(), "anime_id": pa.int32(), "rating": pa.float32()},
+                                     bad_files[-1])
         user = parse_numbers(table.column("user_id"), path, "user_id", self.fix, kind=pa.int32(), first_line=None)
         item = parse_numbers(table.column("anime_id"), path, "anime_id", self.fix, kind=pa.int32(), first_line=None)
         rating = parse_numbers(table.column("rating"), path, "rating", self.fix, kind=pa.float32(), first_line=None)
@@ -157,6 +160,7 @@ class Anime2023(Source):
 
     def _read_users(self, path: Path, config: BuildConfig, bad_files: list[BadLines]) -> pd.DataFrame:
         table = self._strings(path, DETAILS, config, bad_files, include=["Mal ID", "Gender", "Birthday", "Location"])
+        table = drop_unreadable_rows(table, {"Mal ID": pa.int32()}, bad_files[-1])
         user = parse_numbers(table.column("Mal ID"), path, "Mal ID", self.fix, kind=pa.int32(), first_line=None)
         users = pd.DataFrame(
             {

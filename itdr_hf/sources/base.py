@@ -67,9 +67,16 @@ class Source:
     remote: ClassVar[RemoteArchive | tuple[RemoteFile, ...] | None] = None
     manual_download: ClassVar[str] = ""
     demo_folder: ClassVar[str | None] = None
+    # Files the source reads when present, and what their absence changes (said in the build report).
+    # A file with only a header counts as absent.
+    optional_files: ClassVar[dict[str, str]] = {}
+    alternative_files: ClassVar[str] = ""  # another accepted set of files, named in the missing-files error
 
-    def read(self, root: Path, config: "BuildConfig") -> SourceTables:
+    def read(self, root: Path, config: BuildConfig) -> SourceTables:
         raise NotImplementedError
+
+    def absent_optional_files(self, root: Path) -> dict[str, str]:
+        return {name: effect for name, effect in self.optional_files.items() if not has_rows(root / name)}
 
     # -- finding the raw files -------------------------------------------------------------
 
@@ -79,21 +86,24 @@ class Source:
 
     def find_in(self, data_dir: Path) -> Path | None:
         for candidate in self.candidate_dirs(data_dir):
-            if all((candidate / f).is_file() for f in self.required_files):
+            if all(self.file_in(candidate, f) is not None for f in self.required_files):
                 return candidate
         return None
 
-    def locate(self, data_dir: Path | None, dl_manager: "DownloadManager | None") -> Path:
+    @staticmethod
+    def file_in(folder: Path, name: str) -> Path | None:
+        """``folder/name``, or the same file under another accepted name (:func:`file_variants`)."""
+        return next((folder / v for v in file_variants(name) if (folder / v).is_file()), None)
+
+    def path(self, root: Path, name: str) -> Path:
+        """Where a reader finds ``name`` in its source folder (``root/name`` when absent, for the error)."""
+        return self.file_in(root, name) or root / name
+
+    def locate(self, data_dir: Path | None, dl_manager: DownloadManager | None) -> Path:
         if data_dir is not None:
             found = self.find_in(Path(data_dir))
             if found is None:
-                missing = [f for f in self.required_files if not (Path(data_dir) / f).is_file()]
-                raise DataError(
-                    data_dir,
-                    f"{self.name}: missing {', '.join(missing)}",
-                    fix=f"point --data-dir at the folder holding {', '.join(self.required_files)}"
-                    + (f" (or its parent, with one of {', '.join(self.folder_names)} in it)" if self.folder_names else ""),
-                )
+                raise self.missing_files(Path(data_dir))
             return found
         if self.remote is None or dl_manager is None:
             raise SourceUnavailable(
@@ -101,7 +111,41 @@ class Source:
             )
         return self._download(dl_manager)
 
-    def _download(self, dl_manager: "DownloadManager") -> Path:
+    def missing_files(self, data_dir: Path) -> DataError:
+        """The error for an incomplete source folder: per file, where it was looked for and what is there.
+
+        The folder reported is the candidate holding most of the files (a source-named folder
+        over ``--data-dir`` itself on a tie), since that is where the user meant to put them.
+        """
+        candidates = self.candidate_dirs(data_dir)
+        existing = [d for d in candidates if d.is_dir()]
+
+        def held(folder: Path) -> int:
+            return sum(self.file_in(folder, f) is not None for f in self.required_files)
+
+        folder = max(existing, key=lambda d: (held(d), d != data_dir), default=data_dir)
+        status = []
+        for name in self.required_files:
+            at = self.file_in(folder, name)
+            variants = file_variants(name)
+            if at is not None:
+                status.append(f"{name}: found" + (f" as {at.name}" if at.name != name else ""))
+            else:
+                status.append(f"{name}: missing" + (f" (also accepted: {', '.join(variants[1:])})" if len(variants) > 1 else ""))
+        try:
+            present = sorted(p.name for p in folder.iterdir())
+        except OSError:
+            present = []
+        holds = ", ".join(present[:10]) + (f", … ({len(present)} entries)" if len(present) > 10 else "")
+        return DataError(
+            folder,
+            f"{self.name}: incomplete source folder: {'; '.join(status)}. "
+            f"Looked in {', '.join(f'{d}/' for d in candidates)}; {folder}/ holds {holds or 'nothing'}"
+            + (f" ({self.alternative_files})" if self.alternative_files else ""),
+            fix=f"put {', '.join(self.required_files)} into {data_dir / self.name}/ (or point --data-dir at the folder holding them)",
+        )
+
+    def _download(self, dl_manager: DownloadManager) -> Path:
         assert self.remote is not None
         if isinstance(self.remote, tuple):
             return self._download_files(dl_manager, self.remote)
@@ -122,7 +166,7 @@ class Source:
             raise DataError(archive, f"archive lacks {', '.join(self.required_files)}", fix="delete it and build again")
         return found
 
-    def _download_files(self, dl_manager: "DownloadManager", files: tuple[RemoteFile, ...]) -> Path:
+    def _download_files(self, dl_manager: DownloadManager, files: tuple[RemoteFile, ...]) -> Path:
         """Download each file into the datasets cache; link them under their names in one folder."""
         try:
             cached = dl_manager.download({f.name: f.url for f in files})
@@ -143,7 +187,7 @@ class Source:
             link.symlink_to(path.resolve())
         return folder
 
-    def _verify(self, archive: Path, dl_manager: "DownloadManager") -> None:
+    def _verify(self, archive: Path, dl_manager: DownloadManager) -> None:
         assert self.remote is not None
         if self.remote.sha256:
             verify_digest(archive, "sha256", self.remote.sha256)
@@ -153,6 +197,32 @@ class Source:
             except Exception as exc:  # noqa: BLE001
                 raise SourceUnavailable(f"{self.name}: could not fetch the checksum {self.remote.md5_url}: {exc}") from None
             verify_digest(archive, "md5", expected)
+
+
+def has_rows(path: Path) -> bool:
+    """Whether ``path`` is a file with a non-blank line after its first (the header); reads only that far."""
+    if not path.is_file():
+        return False
+    seen = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            seen += bool(line.strip())
+            if seen > 1:
+                return True
+    return False
+
+
+def file_variants(name: str) -> tuple[str, ...]:
+    """The names a raw file is accepted under: a gzipped original also gunzipped, and a JSON-lines
+    file as ``.json`` or ``.jsonl`` either way (public copies rename both). Readers open files by
+    content (gzip magic), so the name only has to be found."""
+    if not name.endswith(".gz"):
+        return (name,)
+    plain = name[: -len(".gz")]
+    if plain.endswith((".json", ".jsonl")):
+        stem = plain.rsplit(".", 1)[0]
+        return tuple(dict.fromkeys((name, plain, *(f"{stem}{ext}" for ext in (".json.gz", ".json", ".jsonl.gz", ".jsonl")))))
+    return (name, plain)
 
 
 def verify_digest(path: Path, algorithm: str, expected: str) -> None:

@@ -53,7 +53,7 @@ from ..tables import CATEGORICAL, NUMERIC, AttributeSpec, SourceTables
 from .amazon_books import python_list
 from .base import Source, register_source
 from .lines import BadLines
-from .textio import parse_numbers, read_csv_strings, sniff_encoding
+from .textio import drop_unreadable_rows, parse_numbers, read_csv_strings, sniff_encoding
 
 ZIEGLER = """@inproceedings{ziegler2005improving,
   title={Improving Recommendation Lists Through Topic Diversification},
@@ -141,6 +141,7 @@ class BookCrossing(Source):
 
     def _read_books(self, path: Path, config: BuildConfig, bad_files: list[BadLines]) -> pd.DataFrame:
         table = self._strings(path, BOOKS, config, bad_files, include=BOOKS[:5])
+        table = drop_unreadable_rows(table, {"ISBN": pa.string()}, bad_files[-1])
         isbn = pc.utf8_upper(pc.utf8_trim_whitespace(table.column("ISBN"))).to_numpy(zero_copy_only=False)
         frame = pd.DataFrame(
             {
@@ -183,6 +184,8 @@ class BookCrossing(Source):
 
     def _read_ratings(self, path: Path, config: BuildConfig, bad_files: list[BadLines]) -> pd.DataFrame:
         table = self._strings(path, RATINGS, config, bad_files)
+        table = drop_unreadable_rows(table, {"User-ID": pa.int32(), "ISBN": pa.string(), "Book-Rating": pa.float32()},
+                                     bad_files[-1])
         user = parse_numbers(table.column("User-ID"), path, "User-ID", self.fix, kind=pa.int32(), first_line=None)
         rating = parse_numbers(table.column("Book-Rating"), path, "Book-Rating", self.fix, kind=pa.float32(), first_line=None)
         values = rating.to_numpy(zero_copy_only=False)
@@ -202,6 +205,7 @@ class BookCrossing(Source):
 
     def _read_users(self, path: Path, config: BuildConfig, bad_files: list[BadLines]) -> pd.DataFrame:
         table = self._strings(path, USERS, config, bad_files)
+        table = drop_unreadable_rows(table, {"User-ID": pa.int32()}, bad_files[-1])
         user = parse_numbers(table.column("User-ID"), path, "User-ID", self.fix, kind=pa.int32(), first_line=None)
         age = parse_numbers(
             table.column("Age"), path, "Age", self.fix, kind=pa.float64(), empty=float("nan"), null=("NULL",), first_line=None

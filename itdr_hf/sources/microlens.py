@@ -31,7 +31,7 @@ from ..config import BuildConfig
 from ..errors import DataError
 from ..tables import FrameTextStore, SourceTables
 from .base import Source, register_source
-from .lines import BadLines, iter_raw_lines, iter_split_lines, require_complete, seconds
+from .lines import BadLines, Degraded, iter_raw_lines, iter_split_lines, seconds
 from .textio import read_csv_table, require_file
 
 PAIRS = "MicroLens-100k_pairs.csv"
@@ -59,10 +59,9 @@ class MicroLens(Source):
     fix = "download the MicroLens-100k files again from https://recsys.westlake.edu.cn/MicroLens-100k-Dataset/"
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
-        pairs = require_complete(
-            read_csv_table(root / PAIRS, {"user": pa.int64(), "item": pa.int64(), "timestamp": pa.int64()}, fix=self.fix),
-            root / PAIRS, self.fix,
-        )
+        pairs_bad = BadLines(root / PAIRS, config.max_bad_line_fraction, self.fix)
+        pairs = read_csv_table(root / PAIRS, {"user": pa.int64(), "item": pa.int64(), "timestamp": pa.int64()},
+                               fix=self.fix, bad=pairs_bad)
         interactions = pd.DataFrame(
             {
                 "user": pairs.column("user").to_numpy(),
@@ -71,9 +70,9 @@ class MicroLens(Source):
                 "timestamp": seconds(pairs.column("timestamp").to_numpy()),
             }
         )
-        skipped = []
-        items, bad = self._read_titles(root / TITLES, config)
-        skipped.append(bad.summary())
+        skipped = [pairs_bad.summary()]
+        items, bad, untitled = self._read_titles(root / TITLES, config)
+        skipped += [bad.summary(), untitled.summary()]
         if (root / CATEGORIES).is_file():
             categories, bad = _read_id_text_csv(root / CATEGORIES, config, self.fix, "category")
             items["categories"] = [[categories[i]] if categories.get(i) else [] for i in items.index]
@@ -93,11 +92,15 @@ class MicroLens(Source):
             skipped_lines=tuple(skipped),
         )
 
-    def _read_titles(self, path: Path, config: BuildConfig) -> tuple[pd.DataFrame, BadLines]:
+    def _read_titles(self, path: Path, config: BuildConfig) -> tuple[pd.DataFrame, BadLines, Degraded]:
+        """Videos whose title is empty cannot be named in a prompt: dropped, and counted."""
         titles, bad = _read_id_text_csv(path, config, self.fix, "title")
+        untitled = Degraded(path, "empty title: video dropped", seen=len(titles))
+        for item in (k for k, v in titles.items() if not v):
+            untitled.add(None, f"video {item}")
         titles = {k: v for k, v in titles.items() if v}
         items = pd.DataFrame({"title": list(titles.values())}, index=pd.Index(list(titles), dtype=np.int64, name="item"))
-        return items.sort_index(), bad
+        return items.sort_index(), bad, untitled
 
     def _read_comments(self, path: Path, config: BuildConfig) -> tuple[pd.DataFrame, BadLines]:
         bad = BadLines(path, config.max_bad_line_fraction, self.fix)

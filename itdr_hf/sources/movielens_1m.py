@@ -4,7 +4,10 @@ Homepage: https://grouplens.org/datasets/movielens/1m/ — 1,000,209 ratings by 
 3,706 movies (2000–2003). Files are ``::``-separated, ISO-8859-1, no header:
 ``ratings.dat UserID::MovieID::Rating::Timestamp`` (whole stars 1–5),
 ``users.dat UserID::Gender::Age::Occupation::Zip-code`` (age and occupation are codes, decoded
-below from the dataset's README), ``movies.dat MovieID::Title::Genres``.
+below from the dataset's README), ``movies.dat MovieID::Title::Genres``. UTF-8 re-encoded
+copies are common, so each file is read as UTF-8 when it is valid UTF-8 and as ISO-8859-1
+otherwise; the report notes which. A malformed ratings line (field count, an empty or
+non-numeric id) is a counted bad line within ``--max-bad-line-fraction``.
 
 Terms: research use, no redistribution without permission; cite Harper & Konstan (2015).
 """
@@ -20,8 +23,9 @@ from ..config import BuildConfig
 from ..errors import DataError
 from ..tables import CATEGORICAL, AttributeSpec, SourceTables
 from .base import RemoteArchive, Source, register_source
-from .movielens_32m import HARPER_KONSTAN, split_genres, title_year
-from .textio import read_csv_table, read_separated_lines
+from .lines import BadLines
+from .movielens_32m import HARPER_KONSTAN, no_year, split_genres, title_year
+from .textio import read_csv_table, read_separated_lines, sniff_encoding
 
 AGE_GROUPS = {
     "1": "Under 18", "18": "18-24", "25": "25-34", "35": "35-44", "45": "45-49", "50": "50-55", "56": "56+",
@@ -51,25 +55,31 @@ class MovieLens1M(Source):
     fix = "download ml-1m.zip from https://grouplens.org/datasets/movielens/1m/ and unzip it"
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
+        # GroupLens' files are ISO-8859-1, but UTF-8 re-encoded copies are common: reading one
+        # as latin-1 would garble every accented title silently, so each file is sniffed.
+        encodings = {name: sniff_encoding(root / name) for name in self.required_files}
+        bad = BadLines(root / "ratings.dat", config.max_bad_line_fraction, self.fix)
         # '::' is read as ':' with empty columns between the values: pyarrow's fast reader
         # then handles the million rows, and the empty columns are dropped.
         ratings = read_csv_table(
             root / "ratings.dat",
             {"user": pa.int32(), "_1": pa.string(), "item": pa.int32(), "_2": pa.string(),
              "rating": pa.float32(), "_3": pa.string(), "timestamp": pa.int64()},
-            delimiter=":", header=False, encoding="latin-1", fix=self.fix,
+            delimiter=":", header=False, encoding=encodings["ratings.dat"], fix=self.fix, bad=bad,
         )
         interactions = ratings.select(["user", "item", "rating", "timestamp"]).to_pandas()
         movies = pd.DataFrame(
-            read_separated_lines(root / "movies.dat", "::", ["MovieID", "Title", "Genres"], encoding="latin-1", fix=self.fix),
+            read_separated_lines(root / "movies.dat", "::", ["MovieID", "Title", "Genres"], encoding=encodings["movies.dat"],
+                                  fix=self.fix),
             columns=["item", "title", "genres"],
         )
         items = pd.DataFrame(
             {"title": movies["title"].str.strip().to_numpy(), "categories": split_genres(movies["genres"]).to_numpy()},
             index=pd.Index(movies["item"].astype("int32").to_numpy(), name="item"),
         )
-        items["year"] = title_year(items["title"])
-        users = self._read_users(root / "users.dat")
+        years = no_year(root / "movies.dat")
+        items["year"] = title_year(items["title"], years)
+        users = self._read_users(root / "users.dat", encodings["users.dat"])
         return SourceTables(
             name=self.name,
             interactions=interactions,
@@ -83,11 +93,15 @@ class MovieLens1M(Source):
             rating_scale=(1.0, 5.0),
             item_noun="movie",
             category_label="genres",
+            skipped_lines=(
+                bad.summary(), years.summary(),
+                *({"file": str(root / name), "note": encoding_note(root / name, enc)} for name, enc in encodings.items()),
+            ),
         )
 
-    def _read_users(self, path: Path) -> pd.DataFrame:
+    def _read_users(self, path: Path, encoding: str = "latin-1") -> pd.DataFrame:
         rows = read_separated_lines(
-            path, "::", ["UserID", "Gender", "Age", "Occupation", "Zip-code"], encoding="latin-1", fix=self.fix
+            path, "::", ["UserID", "Gender", "Age", "Occupation", "Zip-code"], encoding=encoding, fix=self.fix
         )
         users = pd.DataFrame(rows, columns=["user", "gender", "age", "occupation", "zip"])
         for number, (age, occ) in enumerate(zip(users["age"], users["occupation"]), start=1):
@@ -103,3 +117,12 @@ class MovieLens1M(Source):
             },
             index=pd.Index(users["user"].astype("int32").to_numpy(), name="user"),
         )
+
+
+def encoding_note(path: Path, encoding: str) -> str:
+    """What the report says about a file's encoding: which one was used, and why."""
+    if encoding != "utf8":
+        return "decoded as ISO-8859-1 (latin-1): not valid UTF-8, GroupLens' original encoding"
+    if path.read_bytes().isascii():
+        return "decoded as UTF-8: plain ASCII, which UTF-8 and ISO-8859-1 read alike"
+    return "decoded as UTF-8: valid UTF-8, a re-encoded copy (GroupLens' original is ISO-8859-1)"

@@ -6,6 +6,9 @@ tags by 200,948 users on 87,585 movies (1995–2023). Files (UTF-8, RFC 4180 quo
 ``movies.csv movieId,title,genres`` (title carries the year, genres ``|``-separated,
 ``(no genres listed)`` for none), ``tags.csv userId,movieId,tag,timestamp``, ``links.csv``.
 ``ml-latest-small`` and ``ml-25m`` share the layout, so ``--data-dir`` may point at them.
+A malformed row (field count, an empty or non-numeric id or value) is a counted bad line within
+``--max-bad-line-fraction``, never a null that would turn every id into float text; titles
+without a trailing ``(YYYY)`` (``(1983))``, ``(2006–2007)``, none) get no year and are counted.
 
 Terms: research use, no redistribution without permission (ml-latest-small alone may be
 redistributed under its own terms); cite Harper & Konstan (2015). The builder downloads the
@@ -16,13 +19,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pyarrow as pa
 
 from ..config import BuildConfig
 from ..tables import FrameTextStore, SourceTables
-from .base import RemoteArchive, Source, register_source
+from .base import RemoteArchive, Source, has_rows, register_source
+from .lines import BadLines, Degraded
 from .textio import read_csv_table
 
 HARPER_KONSTAN = """@article{harper2015movielens,
@@ -41,8 +46,19 @@ def split_genres(genres: pd.Series, separator: str = "|") -> pd.Series:
     return genres.map(lambda g: [x for x in g.split(separator) if x and x != NO_GENRES])
 
 
-def title_year(titles: pd.Series) -> pd.Series:
-    return titles.map(lambda t: (m.group(1) if (m := _YEAR.search(t)) else ""))
+def title_year(titles: pd.Series, degraded: Degraded | None = None) -> pd.Series:
+    """The trailing ``(YYYY)`` of each title; titles without one (``(1983))``, ``(2006–2007)``,
+    none at all) get no year, and are counted in ``degraded`` when given."""
+    years = titles.map(lambda t: (m.group(1) if (m := _YEAR.search(t)) else ""))
+    if degraded is not None:
+        degraded.seen += len(titles)
+        for title in titles[years == ""].tolist():
+            degraded.add(None, repr(title))
+    return years
+
+
+def no_year(path: Path) -> Degraded:
+    return Degraded(path, "title has no trailing (YYYY): year left empty")
 
 
 @register_source("movielens_32m")
@@ -59,13 +75,19 @@ class MovieLens32M(Source):
         md5_url="https://files.grouplens.org/datasets/movielens/ml-32m.zip.md5",
     )
     demo_folder = "ml-32m"
+    optional_files: ClassVar[dict[str, str]] = {
+        "tags.csv": "no user tags: movies have no tags, and target user identification describes raters "
+        "(tui_evidence 'auto') instead of showing their tags",
+    }
     fix = "download ml-32m.zip from https://grouplens.org/datasets/movielens/32m/ and unzip it"
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
+        budget = {name: BadLines(root / name, config.max_bad_line_fraction, self.fix)
+                  for name in ("ratings.csv", "movies.csv", "tags.csv")}
         ratings = read_csv_table(
             root / "ratings.csv",
             {"userId": pa.int32(), "movieId": pa.int32(), "rating": pa.float32(), "timestamp": pa.int64()},
-            fix=self.fix,
+            fix=self.fix, bad=budget["ratings.csv"],
         )
         interactions = pd.DataFrame(
             {
@@ -78,14 +100,16 @@ class MovieLens32M(Source):
         )
         del ratings
         movies = read_csv_table(
-            root / "movies.csv", {"movieId": pa.int32(), "title": pa.string(), "genres": pa.string()}, fix=self.fix
+            root / "movies.csv", {"movieId": pa.int32(), "title": pa.string(), "genres": pa.string()}, fix=self.fix,
+            bad=budget["movies.csv"],
         ).to_pandas()
         items = pd.DataFrame(
             {"title": movies["title"].str.strip().to_numpy(), "categories": split_genres(movies["genres"]).to_numpy()},
             index=pd.Index(movies["movieId"].to_numpy(), name="item"),
         )
-        items["year"] = title_year(items["title"])
-        texts = self._read_tags(root / "tags.csv")
+        years = no_year(root / "movies.csv")
+        items["year"] = title_year(items["title"], years)
+        texts = self._read_tags(root / "tags.csv", budget["tags.csv"])
         items["tags"] = _top_tags(texts, items.index)
         return SourceTables(
             name=self.name,
@@ -96,15 +120,16 @@ class MovieLens32M(Source):
             rating_decimals=1,
             item_noun="movie",
             category_label="genres",
+            skipped_lines=(*(b.summary() for b in budget.values()), years.summary()),
         )
 
-    def _read_tags(self, path: Path) -> pd.DataFrame:
-        if not path.is_file():
+    def _read_tags(self, path: Path, bad: BadLines) -> pd.DataFrame:
+        if not has_rows(path):  # absent or only a header: the same thing, no tags
             return pd.DataFrame({"user": [], "item": [], "text": [], "timestamp": []})
         tags = read_csv_table(
             path,
             {"userId": pa.int32(), "movieId": pa.int32(), "tag": pa.string(), "timestamp": pa.int64()},
-            fix=self.fix,
+            fix=self.fix, bad=bad,
         ).to_pandas()
         tags = tags.rename(columns={"userId": "user", "movieId": "item", "tag": "text"})
         tags["text"] = tags["text"].str.strip()

@@ -38,7 +38,7 @@ from ..config import BuildConfig
 from ..errors import DataError
 from ..tables import SourceTables
 from .base import Source, register_source
-from .lines import require_complete, seconds
+from .lines import BadLines, seconds
 from .textio import read_csv_table, require_file
 
 SUBSET = "Pixel200K.csv"
@@ -75,10 +75,9 @@ class PixelRec(Source):
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
         inter_dir, info_dir = next(((a, b) for a, b in LAYOUTS if (root / a / SUBSET).is_file()), LAYOUTS[0])
         path = root / inter_dir / SUBSET
-        table = require_complete(
-            read_csv_table(path, {"item_id": pa.string(), "user_id": pa.string(), "timestamp": pa.int64()}, fix=self.fix),
-            path, self.fix,
-        )
+        bad = BadLines(path, config.max_bad_line_fraction, self.fix)
+        table = read_csv_table(path, {"item_id": pa.string(), "user_id": pa.string(), "timestamp": pa.int64()},
+                               fix=self.fix, bad=bad, required=("item_id", "user_id"))
         interactions = pd.DataFrame(
             {
                 "user": table.column("user_id").to_pandas(),
@@ -92,6 +91,7 @@ class PixelRec(Source):
             interactions=interactions,
             items=self._read_items(root / info_dir / SUBSET),
             item_noun="video",
+            skipped_lines=(bad.summary(),),
         )
 
     def _read_items(self, path: Path) -> pd.DataFrame:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -38,16 +40,25 @@ def read_csv_table(
     encoding: str = "utf8",
     fix: str = "re-download the source's files",
     block_size: int = 1 << 24,
+    bad: BadLines | None = None,
+    required: tuple[str, ...] = (),
 ) -> pa.Table:
     """Read a delimited file whose columns (in file order) and types are known.
 
     With ``header=True`` the first line must name exactly ``columns``, which catches a file of
     another source or version early, with both lists in the message.
+
+    ``bad``: count malformed rows (wrong field count, an empty or unconvertible number) in this
+    budget and drop them, instead of failing on the first. An empty id must never reach the
+    caller as a null: pyarrow would hand numpy the whole column as floats ('2492' → '2492.0').
+    ``required``: string columns (ids read as text) whose empty cells also make a row bad.
     """
     require_file(path, fix)
     names = list(columns)
     if header:
         _check_header(path, names, delimiter, encoding)
+    if bad is not None:
+        return _read_csv_counting(path, columns, delimiter, header, encoding, fix, block_size, bad, required)
     bad_rows: list = []
 
     def on_invalid(row) -> str:
@@ -75,6 +86,155 @@ def read_csv_table(
     if table.num_rows == 0:
         raise DataError(path, "file has a header but no rows", fix=fix)
     return table
+
+
+_NUMBER_PATTERNS = {
+    "int": r"^-?\d+$",
+    "float": r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$",
+}
+
+
+def _read_csv_counting(
+    path: Path, columns: dict[str, pa.DataType], delimiter: str, header: bool, encoding: str, fix: str,
+    block_size: int, bad: BadLines, required: tuple[str, ...] = (),
+) -> pa.Table:
+    """:func:`read_csv_table` where each malformed row is a counted bad line, dropped.
+
+    The typed read is tried first (the common, clean case costs nothing more); only when a
+    value does not convert is the file read again as strings to find and drop the bad rows.
+    Row ``i`` is taken to be file line ``i + 1 (+1 for the header)``: these files have no
+    quoted line breaks.
+    """
+    import pyarrow.compute as pc
+
+    names = list(columns)
+    first_line = 2 if header else 1
+    invalid: list[tuple[int | None, int, str]] = []
+
+    def on_invalid(row) -> str:
+        invalid.append((row.number, row.actual_columns, row.text[:120]))
+        return "skip"
+
+    def read(types: dict[str, pa.DataType]) -> pa.Table:
+        invalid.clear()
+        return pacsv.read_csv(
+            path,
+            pacsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, encoding=encoding, block_size=block_size),
+            pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
+        )
+
+    try:
+        try:
+            table = read(columns)
+            valid = None
+        except pa.ArrowInvalid:
+            table = read({n: pa.string() for n in names})
+            valid = _valid_numbers(table, columns)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _explain(path, exc, columns, delimiter, encoding, header, fix) from None
+    if any(number is None for number, _, _ in invalid):  # the threaded reader does not number rows
+        invalid[:] = _number_rows(path, invalid, encoding, first_line)
+    for number, got, text in invalid:
+        bad.bad(number + first_line - 1 if number is not None else 0,
+                f"expected {len(names)} fields separated by {delimiter!r}, got {got}: {text!r}")
+    problems = _row_problems(table, columns, valid, required)
+    bad.seen += table.num_rows - len(problems)
+    skipped = sorted(n for n, _, _ in invalid if n is not None)
+    for row, field, value in problems:
+        data_row = row + 1  # 1-based among the rows read; each skipped row before it pushes it down
+        for n in skipped:
+            data_row += n <= data_row
+        bad.bad(data_row + first_line - 1,
+                "empty value" if value == "" or value is None else f"{value!r} is not a valid {columns[field]}", field)
+    bad.finish()
+    if problems:
+        keep = pc.invert(pa.array(np.isin(np.arange(table.num_rows), [r for r, _, _ in problems])))
+        table = table.filter(keep)
+    if valid is not None:
+        table = table.cast(pa.schema([(n, columns[n]) for n in names]))
+    if table.num_rows == 0:
+        readable = "readable " if problems or invalid else ""
+        raise DataError(path, f"file has {'a header but ' if header else ''}no {readable}rows", fix=fix)
+    return table
+
+
+def _number_rows(path: Path, invalid: list, encoding: str, first_line: int) -> list:
+    """Find the data-row numbers of malformed rows by their text (a rare, slow path: one scan)."""
+    wanted: dict[str, list[int]] = {}
+    for i, (_, _, text) in enumerate(invalid):
+        wanted.setdefault(text, []).append(i)
+    numbered = list(invalid)
+    decoder = codecs.lookup(encoding).name
+    for number, raw in enumerate(_lines(path), start=1):
+        text = raw.decode(decoder, "replace").rstrip("\r\n")[:120]
+        if wanted.get(text):
+            i = wanted[text].pop(0)
+            numbered[i] = (number - first_line + 1, numbered[i][1], numbered[i][2])
+    return sorted(numbered, key=lambda r: (r[0] is None, r[0] or 0))
+
+
+def _valid_numbers(table: pa.Table, columns: dict[str, pa.DataType], *, trim: bool = False) -> dict[str, pa.Array]:
+    """Per numeric column, which string cells convert (empty ones do not)."""
+    import pyarrow.compute as pc
+
+    out = {}
+    for name, kind in columns.items():
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            pattern = _NUMBER_PATTERNS["int" if pa.types.is_integer(kind) else "float"]
+            column = pc.utf8_trim_whitespace(table.column(name)) if trim else table.column(name)
+            out[name] = pc.match_substring_regex(column, pattern)
+    return out
+
+
+def drop_unreadable_rows(
+    table: pa.Table, columns: dict[str, pa.DataType], bad: BadLines, *, first_line: int | None = None
+) -> pa.Table:
+    """Drop the rows of a string table (:func:`read_csv_strings`) whose ``columns`` are empty or not
+    numbers of their kind (string kinds: empty only), each counted in ``bad`` as a rejected line.
+
+    For ids above all: a row without its user or item cannot be kept, and must cost the build
+    one counted line, not the whole run (nor, read as a null, every other id's form).
+    ``first_line``: the file line of the first row, or None to name data rows.
+    """
+    import pyarrow.compute as pc
+
+    strings = tuple(n for n, k in columns.items() if pa.types.is_string(k))
+    problems = _row_problems(table, columns, _valid_numbers(table, columns, trim=True), strings)
+    for row, field, value in problems:
+        problem = "empty value" if not str(value).strip() else f"{value!r} is not a valid {columns[field]}"
+        if first_line is None:
+            bad.reject(None, problem, field, row=row + 1)
+        else:
+            bad.reject(row + first_line, problem, field)
+    bad.finish()
+    if not problems:
+        return table
+    return table.filter(pc.invert(pa.array(np.isin(np.arange(table.num_rows), [r for r, _, _ in problems]))))
+
+
+def _row_problems(
+    table: pa.Table, columns: dict[str, pa.DataType], valid, required: tuple[str, ...] = ()
+) -> list[tuple[int, str, object]]:
+    """(row, first bad field, its value) for each row with an empty or unconvertible number, or an
+    empty required string, in row order."""
+    import pyarrow.compute as pc
+
+    first: dict[int, tuple[str, object]] = {}
+    for name, kind in columns.items():
+        column = table.column(name)
+        if pa.types.is_string(kind) and name not in required:
+            continue
+        if pa.types.is_string(kind):
+            broken = pc.equal(pc.utf8_trim_whitespace(column), "")
+        else:
+            broken = pc.invert(valid[name]) if valid is not None else pc.is_null(column)
+        if not pc.any(broken).as_py():
+            continue
+        rows = np.flatnonzero(broken.to_numpy(zero_copy_only=False))
+        for row in rows.tolist():
+            first.setdefault(row, (name, column[row].as_py()))
+    return [(row, *first[row]) for row in sorted(first)]
 
 
 def _check_header(path: Path, names: list[str], delimiter: str, encoding: str) -> None:
@@ -180,7 +340,7 @@ def read_separated_lines(
 def read_csv_strings(
     path: Path,
     names: list[str],
-    bad: "BadLines",
+    bad: BadLines,
     *,
     delimiter: str = ",",
     encoding: str = "utf8",
@@ -243,7 +403,7 @@ def decode_error(path: Path, number: int, raw: bytes, err: UnicodeDecodeError, e
 
 
 def first_undecodable_line(
-    path: Path, encoding: str, fix: str, lines: "Iterable[tuple[int, bytes]] | None" = None
+    path: Path, encoding: str, fix: str, lines: Iterable[tuple[int, bytes]] | None = None
 ) -> DataError | None:
     """The error for the first line that is not valid ``encoding`` (plain file lines unless ``lines`` given)."""
     decoder = codecs.lookup(encoding).name

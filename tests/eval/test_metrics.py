@@ -125,3 +125,17 @@ def test_summary_scores():
     assert M.error_to_score(9.0, 4.0) == 0.0
     assert M.summary_score([[0.5, 1.0], [0.0], []]) == pytest.approx(37.5)
     assert math.isnan(M.summary_score([]))
+
+
+def test_numeric_attribute_predictions_are_clamped_so_a_wrong_answer_never_beats_a_miss():
+    """Regression (issue 11, defect 6): ``age:1998`` alone blew a cell's RMSE up by orders of magnitude."""
+    rows = [{"attributes": [{"name": "age", "value": str(v), "kind": "numeric"}]} for v in (20, 30, 45)]
+    wild = [{"age": "1998"}, {"age": "30"}, {"age": "45"}]
+    missing = [{}, {"age": "30"}, {"age": "45"}]
+    m_wild, _ = _aggregate_attributes([score_attributes(r, p) for r, p in zip(rows, wild)])
+    m_miss, _ = _aggregate_attributes([score_attributes(r, p) for r, p in zip(rows, missing)])
+    # 1998 is clamped to the references' max 45: error 25 = the miss error (spread 45 - 20)
+    assert m_wild["rmse[age]"] == pytest.approx(math.sqrt(25 ** 2 / 3))
+    assert m_wild["rmse[age]"] <= m_miss["rmse[age]"]
+    below, _ = _aggregate_attributes([score_attributes(r, p) for r, p in zip(rows, [{"age": "-5"}, {"age": "30"}, {"age": "45"}])])
+    assert below["rmse[age]"] == 0.0  # clamped up to the minimum reference 20 = the truth

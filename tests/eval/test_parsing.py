@@ -66,3 +66,20 @@ def test_parse_attributes_messy():
         "location": "nyc, new york, usa", "age": "34"}
     assert parse_attributes("no attributes here", names) == {}
     assert parse_attributes("", names) == {}
+
+
+def test_parse_ranking_unnumbered_titles_that_look_like_markers():
+    """Regression (issue 11, defect 5): one title such as ``2001: ...`` made every other line preamble."""
+    cands = ["Toy Story (1995)", "Heat (1995)", "2001: A Space Odyssey (1968)", "Se7en (1995)", "Alien (1979)",
+             "W. (2008)", "10 Things I Hate About You (1999)"]
+    text = "Toy Story (1995)\nHeat (1995)\n2001: A Space Odyssey (1968)\nSe7en (1995)\nAlien (1979)"
+    rp = parse_ranking(text, cands)
+    assert rp.items == cands[:5] and rp.ok
+    text = "W. (2008)\n10 Things I Hate About You (1999)\n2001: A Space Odyssey (1968)"
+    assert parse_ranking(text, cands).items == [cands[5], cands[6], cands[2]]
+    # numbered lists whose titles start with a number keep the title intact
+    text = "Ranking:\n1. 2001: A Space Odyssey (1968)\n2. W. (2008)\n3. 10 Things I Hate About You (1999)\nDone."
+    assert parse_ranking(text, cands).items == [cands[2], cands[5], cands[6]]
+    from itdr_eval.metrics import ndcg_at_k
+    assert ndcg_at_k(parse_ranking("Toy Story (1995)\nHeat (1995)\n2001: A Space Odyssey (1968)\nSe7en (1995)\n"
+                                   "Alien (1979)", cands).items, cands[:5]) == 1.0

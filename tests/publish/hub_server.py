@@ -1,11 +1,18 @@
 """A small in-memory Hub on 127.0.0.1 that speaks what huggingface_hub and datasets call.
 
-Write side (what ``itdr-publish`` uses): ``POST /api/repos/create``, ``DELETE /api/repos/delete``,
-``POST /api/validate-yaml``, ``POST /api/datasets/{repo}/preupload/{rev}`` (every file ``regular``,
-so content comes base64 in the commit), ``POST /api/datasets/{repo}/commit/{rev}`` (NDJSON, with
-``parentCommit`` enforced like the Hub), ``POST|DELETE /api/datasets/{repo}/tag/...``.
-Read side (what ``load_dataset(..., revision=...)`` uses): repo info by revision, refs, tree,
-paths-info, and ``resolve/{rev}/{path}`` (HEAD and GET).
+Write side (what ``itdr-publish`` uses): ``POST /api/repos/create`` (a 409 for an existing repo
+carries its ``url``, as the Hub's does), ``DELETE /api/repos/delete``, ``POST /api/validate-yaml``,
+``POST /api/datasets/{repo}/preupload/{rev}`` (``lfs`` for paths the revision's ``.gitattributes``
+sends to LFS, e.g. ``*.parquet``, and for files of 10 MiB or more; ``regular`` otherwise, like the
+Hub), the LFS batch endpoint ``POST /datasets/{repo}.git/info/lfs/objects/batch`` (basic transfer:
+an upload URL to ``PUT`` the content to and a verify URL), ``POST /api/datasets/{repo}/commit/{rev}``
+(NDJSON ``file`` and ``lfsFile`` lines, ``parentCommit`` enforced like the Hub),
+``POST|DELETE /api/datasets/{repo}/tag/...``.
+Read side (what ``load_dataset(..., revision=...)`` uses, streaming included): repo info by
+revision (LFS metadata of LFS files), refs, tree, paths-info, and ``resolve/{rev}/{path}`` (HEAD and
+GET, honouring ``Range`` with a 206 like the Hub's CDN).
+
+The body of every request is read, routed or not, so a keep-alive connection stays usable after a 404.
 
 Faults are switches on :class:`FakeHub`: ``fail_commit`` answers the commit with a 500,
 ``fail_tag`` the tag creation. Writes need ``Authorization: Bearer <token>``; a wrong token is a 401.
@@ -14,6 +21,7 @@ Faults are switches on :class:`FakeHub`: ``fail_commit`` answers the commit with
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import json
 import re
@@ -26,10 +34,27 @@ from urllib.parse import parse_qs, unquote, urlparse
 import yaml
 
 _REPO = r"(?P<kind>datasets|models|spaces)/(?P<repo>[^/]+/[^/]+)"
+LFS_THRESHOLD = 10 * 1024 * 1024  # the Hub sends files of this size or more to LFS whatever .gitattributes says
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def git_blob_oid(content: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def lfs_pointer(content: bytes) -> bytes:
+    """The git-lfs pointer file git stores for an LFS file (its blob id is what the Hub reports)."""
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256(content)}\nsize {len(content)}\n".encode()
+
+
+def lfs_patterns(files: dict[str, bytes]) -> list[str]:
+    """The patterns a revision's ``.gitattributes`` routes to LFS (``filter=lfs``)."""
+    text = files.get(".gitattributes", b"").decode()
+    return [line.split()[0] for line in text.splitlines() if line.strip() and "filter=lfs" in line.split()[1:]]
 
 
 @dataclass
@@ -38,6 +63,16 @@ class Commit:
     parent: str | None
     message: str
     files: dict[str, bytes]
+    lfs: frozenset[str] = frozenset()  # paths stored through LFS
+
+    def entry(self, path: str) -> dict:
+        """A file as the Hub's tree and paths-info list it (LFS files with their ``lfs`` block)."""
+        content = self.files[path]
+        if path in self.lfs:
+            pointer = lfs_pointer(content)
+            return {"type": "file", "oid": git_blob_oid(pointer), "size": len(content), "path": path,
+                    "lfs": {"oid": sha256(content), "size": len(content), "pointerSize": len(pointer)}}
+        return {"type": "file", "oid": git_blob_oid(content), "size": len(content), "path": path}
 
 
 @dataclass
@@ -58,14 +93,19 @@ class FakeHub:
     token: str
     repos: dict[str, Repo] = field(default_factory=dict)
     fail_commit: bool = False
+    lose_commit_reply: bool = False  # apply the commit, then answer 500 as if the reply was lost
     fail_tag: bool = False
+    lfs_objects: dict[str, bytes] = field(default_factory=dict)  # sha256 -> content, uploaded and verified
     requests: list[tuple[str, str]] = field(default_factory=list)
+    ranges: list[tuple[str, str]] = field(default_factory=list)  # (path, Range header) of the partial reads served
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
-    def new_commit(self, repo: Repo, parent: str | None, message: str, files: dict[str, bytes]) -> Commit:
+    def new_commit(
+        self, repo: Repo, parent: str | None, message: str, files: dict[str, bytes], lfs: frozenset[str] = frozenset()
+    ) -> Commit:
         oid = hashlib.sha1(f"{repo.repo_id}\0{parent}\0{message}\0{time.time_ns()}\0{len(repo.commits)}".encode()).hexdigest()
-        commit = Commit(oid, parent, message, files)
+        commit = Commit(oid, parent, message, files, frozenset(p for p in lfs if p in files))
         repo.commits[oid] = commit
         repo.branches["main"] = oid
         return commit
@@ -77,8 +117,11 @@ class FakeHub:
         return repo
 
     def head_files(self, repo_id: str) -> dict[str, bytes]:
+        return self.head(repo_id).files
+
+    def head(self, repo_id: str) -> Commit:
         repo = self.repos[repo_id]
-        return repo.commits[repo.branches["main"]].files
+        return repo.commits[repo.branches["main"]]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -151,6 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
                         return handler(self, **match.groupdict())
                     except Exception as exc:  # a bug in the fake: say so instead of dropping the connection
                         return self._error(500, f"fake hub bug: {type(exc).__name__}: {exc}")
+        self._body()  # read what the client sent, or its next request on this connection would be garbage
         self._error(404, f"no route for {method} {path}")
 
     def do_GET(self) -> None:
@@ -165,6 +209,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._route("DELETE")
 
+    def do_PUT(self) -> None:
+        self._route("PUT")
+
     # -- write endpoints -------------------------------------------------------------------------
 
     def create_repo(self) -> None:
@@ -172,8 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized(True):
             return
         repo_id = f"{payload['organization']}/{payload['name']}" if payload.get("organization") else payload["name"]
-        if repo_id in self.hub.repos:
-            return self._error(409, "You already created this dataset repo")
+        if repo_id in self.hub.repos:  # the Hub names the existing repo; huggingface_hub reads `url` from it
+            return self._send(409, {"error": "You already created this dataset repo", "url": f"{self.hub.url}/datasets/{repo_id}"})
         self.hub.create(repo_id)
         self._send(200, {"url": f"{self.hub.url}/datasets/{repo_id}", "name": repo_id})
 
@@ -214,15 +261,61 @@ class _Handler(BaseHTTPRequestHandler):
         commit = target and self._commit(target, rev)
         if commit is None:
             return
-        # like the Hub, name the oid of a file already there, so the client can skip unchanged files
-        files = [
-            {
-                "path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
-                "oid": git_blob_oid(commit.files[f["path"]]) if f["path"] in commit.files else None,
-            }
-            for f in payload["files"]
-        ]
+        patterns = lfs_patterns(commit.files)
+
+        def mode(f: dict) -> str:
+            name = f["path"].rsplit("/", 1)[-1]
+            routed = any(fnmatch.fnmatch(f["path"], p) or ("/" not in p and fnmatch.fnmatch(name, p)) for p in patterns)
+            return "lfs" if routed or f["size"] >= LFS_THRESHOLD else "regular"
+
+        def oid(path: str) -> str | None:
+            """Like the Hub: a file already there is named by its oid (sha256 for LFS), so unchanged files are skipped."""
+            if path not in commit.files:
+                return None
+            return sha256(commit.files[path]) if path in commit.lfs else git_blob_oid(commit.files[path])
+
+        files = [{"path": f["path"], "uploadMode": mode(f), "shouldIgnore": False, "oid": oid(f["path"])} for f in payload["files"]]
         self._send(200, {"files": files, "commitOid": None})
+
+    def lfs_batch(self, kind: str, repo: str) -> None:
+        payload = json.loads(self._body())
+        if not self._authorized(True):
+            return
+        if self._repo(repo) is None:
+            return
+        if payload.get("operation") != "upload" or "basic" not in payload.get("transfers", ["basic"]):
+            return self._error(400, "only basic uploads are supported")
+        objects = []
+        for obj in payload["objects"]:
+            if obj["oid"] in self.hub.lfs_objects:  # already stored: no actions, the client skips the upload
+                objects.append({"oid": obj["oid"], "size": obj["size"]})
+                continue
+            objects.append({
+                "oid": obj["oid"], "size": obj["size"], "authenticated": True,
+                "actions": {
+                    "upload": {"href": f"{self.hub.url}/lfs-storage/{obj['oid']}?size={obj['size']}"},
+                    "verify": {"href": f"{self.hub.url}/{kind}/{repo}.git/info/lfs/objects/verify",
+                               "header": {"Authorization": f"Bearer {self.hub.token}"}},
+                },
+            })
+        self._send(200, {"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
+
+    def lfs_upload(self, oid: str) -> None:
+        """The pre-signed storage URL: no token (like S3), content must hash to the oid it was issued for."""
+        content = self._body()
+        if sha256(content) != oid or str(len(content)) != self.query.get("size", [""])[0]:
+            return self._error(400, "uploaded content does not match the oid or size it was issued for")
+        self.hub.lfs_objects[oid] = content
+        self._send(200, body=b"")
+
+    def lfs_verify(self, kind: str, repo: str) -> None:
+        payload = json.loads(self._body())
+        if not self._authorized(True):
+            return
+        content = self.hub.lfs_objects.get(payload["oid"])
+        if content is None or len(content) != payload["size"]:
+            return self._error(404, f"LFS object {payload['oid']} was not uploaded")
+        self._send(200, {})
 
     def commit(self, kind: str, repo: str, rev: str) -> None:
         lines = [json.loads(line) for line in self._body().splitlines() if line.strip()]
@@ -238,10 +331,18 @@ class _Handler(BaseHTTPRequestHandler):
         if header.get("parentCommit") and header["parentCommit"] != head:
             return self._error(412, "A commit has happened since. Please refresh and try again.")
         files = dict(target.commits[head].files)
+        lfs = set(target.commits[head].lfs)
         for line in lines[1:]:
             value = line["value"]
             if line["key"] == "file":
                 files[value["path"]] = base64.b64decode(value["content"])
+                lfs.discard(value["path"])
+            elif line["key"] == "lfsFile":
+                content = self.hub.lfs_objects.get(value["oid"])
+                if content is None:
+                    return self._error(422, f"LFS file {value['path']} points to {value['oid']}, which was never uploaded")
+                files[value["path"]] = content
+                lfs.add(value["path"])
             elif line["key"] == "deletedFile":
                 if value["path"] not in files:
                     return self._error(404, f"file {value['path']} does not exist", "EntryNotFound")
@@ -251,7 +352,9 @@ class _Handler(BaseHTTPRequestHandler):
                 files = {p: c for p, c in files.items() if not p.startswith(prefix)}
             else:
                 return self._error(400, f"unsupported commit line {line['key']}")
-        commit = self.hub.new_commit(target, head, header["summary"], files)
+        commit = self.hub.new_commit(target, head, header["summary"], files, frozenset(lfs))
+        if self.hub.lose_commit_reply:
+            return self._error(500, "Internal Error (the commit was applied; this reply is lost)")
         self._send(200, {"success": True, "commitOid": commit.oid, "commitUrl": f"{self.hub.url}/datasets/{repo}/commit/{commit.oid}"})
 
     def create_tag(self, kind: str, repo: str, rev: str) -> None:
@@ -294,11 +397,16 @@ class _Handler(BaseHTTPRequestHandler):
             "id": target.repo_id, "_id": target.repo_id, "author": target.repo_id.split("/")[0], "sha": commit.oid,
             "private": False, "gated": False, "disabled": False, "lastModified": "2026-11-26T00:00:00.000Z",
             "tags": [],
-            "siblings": [
-                {"rfilename": p, "size": len(c), "blobId": git_blob_oid(c)} if "blobs" in self.query else {"rfilename": p}
-                for p, c in sorted(commit.files.items())
-            ],
+            "siblings": [self._sibling(commit, p) if "blobs" in self.query else {"rfilename": p} for p in sorted(commit.files)],
         })
+
+    @staticmethod
+    def _sibling(commit: Commit, path: str) -> dict:
+        entry = commit.entry(path)
+        sibling = {"rfilename": path, "size": entry["size"], "blobId": entry["oid"]}
+        if "lfs" in entry:
+            sibling["lfs"] = {"sha256": entry["lfs"]["oid"], "size": entry["size"], "pointerSize": entry["lfs"]["pointerSize"]}
+        return sibling
 
     def refs(self, kind: str, repo: str) -> None:
         target = self._repo(repo)
@@ -328,7 +436,7 @@ class _Handler(BaseHTTPRequestHandler):
                 folder = "/".join(([prefix] if prefix else []) + parts[:depth])
                 entries.setdefault(folder, {"type": "directory", "oid": "0" * 40, "size": 0, "path": folder})
             if len(parts) == 1 or recursive:
-                entries[path] = {"type": "file", "oid": git_blob_oid(content), "size": len(content), "path": path}
+                entries[path] = commit.entry(path)
         return list(entries.values())
 
     def tree(self, kind: str, repo: str, rev: str, path: str = "") -> None:
@@ -356,7 +464,7 @@ class _Handler(BaseHTTPRequestHandler):
         for path in paths:
             path = path.strip("/")
             if path in commit.files:
-                out.append({"type": "file", "oid": git_blob_oid(commit.files[path]), "size": len(commit.files[path]), "path": path})
+                out.append(commit.entry(path))
             elif any(p.startswith(path + "/") for p in commit.files):
                 out.append({"type": "directory", "oid": "0" * 40, "size": 0, "path": path})
         self._send(200, out)
@@ -366,11 +474,30 @@ class _Handler(BaseHTTPRequestHandler):
         commit = target and self._commit(target, rev)
         if commit is None:
             return
-        content = commit.files.get(unquote(path))
+        path = unquote(path)
+        content = commit.files.get(path)
         if content is None:
             return self._error(404, "Entry not found", "EntryNotFound")
-        etag = f'"{git_blob_oid(content)}"'
-        self._send(200, body=content, headers={"X-Repo-Commit": commit.oid, "ETag": etag})
+        entry = commit.entry(path)
+        headers = {"X-Repo-Commit": commit.oid, "ETag": f'"{entry["oid"]}"', "Accept-Ranges": "bytes"}
+        if "lfs" in entry:  # the Hub names an LFS file by its sha256 (huggingface_hub prefers X-Linked-Etag)
+            headers.update({"X-Linked-Etag": f'"{entry["lfs"]["oid"]}"', "X-Linked-Size": str(len(content))})
+        wanted = self.headers.get("Range")
+        if wanted is None:
+            return self._send(200, body=content, headers=headers)
+        match = _RANGE.match(wanted.strip())
+        if not match or match.groups() == ("", ""):
+            return self._send(416, body=b"", headers={"Content-Range": f"bytes */{len(content)}"})
+        first, last = match.groups()
+        if first == "":  # a suffix: the last N bytes
+            start, end = max(len(content) - int(last), 0), len(content) - 1
+        else:
+            start, end = int(first), min(int(last) if last else len(content) - 1, len(content) - 1)
+        if start >= len(content) or start > end:
+            return self._send(416, body=b"", headers={"Content-Range": f"bytes */{len(content)}"})
+        headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
+        self.hub.ranges.append((path, wanted))
+        self._send(206, body=content[start : end + 1], headers=headers)
 
 
 def _routes() -> dict[str, list]:
@@ -384,6 +511,11 @@ def _routes() -> dict[str, list]:
             (rf"{api}/commit/(?P<rev>[^/]+)", h.commit),
             (rf"{api}/tag/(?P<rev>[^/]+)", h.create_tag),
             (rf"{api}/paths-info/(?P<rev>[^/]+)", h.paths_info),
+            (r"/(?P<kind>datasets|models|spaces)/(?P<repo>[^/]+/[^/]+?)\.git/info/lfs/objects/batch", h.lfs_batch),
+            (r"/(?P<kind>datasets|models|spaces)/(?P<repo>[^/]+/[^/]+?)\.git/info/lfs/objects/verify", h.lfs_verify),
+        ],
+        "PUT": [
+            (r"/lfs-storage/(?P<oid>[0-9a-f]{64})", h.lfs_upload),
         ],
         "DELETE": [
             (r"/api/repos/delete", h.delete_repo),

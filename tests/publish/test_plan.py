@@ -58,7 +58,7 @@ def test_plan_card_is_the_folder_card(demo_build: Path):
 def test_plan_warns_when_the_card_names_another_repo(demo_build: Path):
     plan = plan_release(demo_build, [], "1.0.0", repo_id="org/itdr")
     assert any("--repo-id org/itdr" in w for w in plan.warnings)
-    assert plan_release(demo_build, [], "1.0.0", repo_id="itdr").warnings == ()
+    assert not any("--repo-id" in w for w in plan_release(demo_build, [], "1.0.0", repo_id="itdr").warnings)
 
 
 def test_describe_lists_files_sizes_message_and_tag(demo_build: Path):

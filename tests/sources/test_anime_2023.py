@@ -96,7 +96,7 @@ def test_missing_files_name_the_kaggle_download(anime, tmp_path):
     with pytest.raises(SourceUnavailable, match=r"dbdmobile/myanimelist-dataset.*users-details-2023\.csv.*anime_2023"):
         Anime2023().locate(None, None)
     (anime / "users-details-2023.csv").unlink()
-    with pytest.raises(DataError, match=r"missing users-details-2023\.csv"):
+    with pytest.raises(DataError, match=r"users-details-2023\.csv: missing"):
         Anime2023().locate(anime, None)
     with pytest.raises(DataError, match=r"users-details-2023\.csv: file not found"):
         read(anime)
@@ -127,10 +127,19 @@ def test_malformed_rows_counted_then_fatal(anime):
         read(anime)
 
 
-def test_a_bad_id_names_the_field(anime):
+def test_a_bad_or_empty_id_is_a_counted_bad_line_naming_the_field(anime):
     path = anime / "users-score-2023.csv"
-    path.write_text(path.read_text(encoding="utf-8") + "nine,x,1,T,7\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"field 'user_id': data row \d+: 'nine' is not a whole number"):
+    clean = read(anime)
+    path.write_text(path.read_text(encoding="utf-8") + "nine,x,1,T,7\n,x,1,T,7\n", encoding="utf-8")
+    tables = read(anime)
+    assert len(tables.interactions) == len(clean.interactions)
+    assert tables.interactions["user"].dtype.kind == "i"
+    scores = next(s for s in tables.skipped_lines if s["file"].endswith("users-score-2023.csv"))
+    assert scores["skipped"] == 2
+    assert scores["examples"][0].endswith("field 'user_id': 'nine' is not a valid int32")
+    assert scores["examples"][1].endswith("field 'user_id': empty value")
+    path.write_text(path.read_text(encoding="utf-8") + "nine,x,1,T,7\n" * 30, encoding="utf-8")
+    with pytest.raises(DataError, match=r"users-score-2023\.csv: \d+ of \d+ lines could not be read .*'nine'"):
         read(anime)
 
 

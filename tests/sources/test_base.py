@@ -82,3 +82,38 @@ def test_data_dir_may_be_the_parent_of_the_source_folder(tmp_path):
     assert MovieLens1M().find_in(tmp_path / "raw") == tmp_path / "raw" / "ml-1m"
     assert MovieLens1M().find_in(tmp_path / "raw" / "ml-1m") == tmp_path / "raw" / "ml-1m"
     assert MovieLens1M().find_in(tmp_path) is None
+
+
+def test_missing_files_error_says_per_file_where_it_looked_and_what_it_found(tmp_path):
+    """Issue 15: with a source folder under --data-dir, the error listed files as missing from
+    --data-dir itself, so files that were there were reported missing."""
+    from itdr_hf.sources.anime_2023 import Anime2023
+
+    folder = tmp_path / "data" / "anime_2023"
+    folder.mkdir(parents=True)
+    (folder / "anime-dataset-2023.csv").write_text("x\n")
+    (folder / "users-score-2023.csv").write_text("x\n")
+    (folder / "notes.txt").write_text("x\n")
+    with pytest.raises(DataError) as caught:
+        Anime2023().locate(tmp_path / "data", None)
+    message = str(caught.value)
+    assert message.startswith(f"{folder}: anime_2023: incomplete source folder: ")
+    assert ("anime-dataset-2023.csv: found; users-score-2023.csv: found; users-details-2023.csv: missing. "
+            f"Looked in {tmp_path / 'data'}/, {folder}/, {tmp_path / 'data' / 'myanimelist-dataset'}/; "
+            f"{folder}/ holds anime-dataset-2023.csv, notes.txt, "
+            "users-score-2023.csv") in message
+    assert f"fix: put anime-dataset-2023.csv, users-score-2023.csv, users-details-2023.csv into {folder}/" in message
+
+
+def test_missing_files_error_names_an_accepted_variant_found(tmp_path):
+    from itdr_hf.sources.steam import Steam
+
+    folder = tmp_path / "steam"
+    folder.mkdir()
+    (folder / "steam_games.json").write_text("{}\n")
+    with pytest.raises(DataError) as caught:
+        Steam().locate(tmp_path, None)
+    message = str(caught.value)
+    assert "steam_reviews.json.gz: missing (also accepted: steam_reviews.json, steam_reviews.jsonl.gz, steam_reviews.jsonl)" in message
+    assert "steam_games.json.gz: found as steam_games.json" in message
+    assert "or the Australian version: australian_user_reviews.json.gz" in message

@@ -99,7 +99,7 @@ def test_history_is_the_file_order(bx):
 def test_missing_files_name_the_kaggle_download(tmp_path, bx):
     with pytest.raises(SourceUnavailable, match=r"ruchi798/bookcrossing-dataset.*BX_Books\.csv.*bookcrossing"):
         BookCrossing().locate(None, None)
-    with pytest.raises(DataError, match=r"missing BX-Book-Ratings\.csv, BX-Users\.csv"):
+    with pytest.raises(DataError, match=r"BX-Book-Ratings\.csv: missing; BX-Users\.csv: missing"):
         BookCrossing().locate(tmp_path / "nowhere", None)
     assert BookCrossing().find_in(tmp_path) == bx  # found as the 'bookcrossing' folder under --data-dir
     (bx / "BX_Books.csv").unlink()
@@ -139,9 +139,15 @@ def test_many_malformed_rows_fail_the_build(bx):
 
 def test_a_bad_rating_names_the_field(bx):
     ratings = bx / "BX-Book-Ratings.csv"
-    ratings.write_text(ratings.read_text(encoding="latin-1") + '"7";"0155061224";"ten"\n', encoding="latin-1")
-    with pytest.raises(DataError, match=r"field 'Book-Rating': data row \d+: 'ten' is not a number"):
-        read(bx)
+    clean = len(read(bx).interactions)
+    ratings.write_text(ratings.read_text(encoding="latin-1") + '"7";"0155061224";"ten"\n"";"0155061224";"5"\n',
+                       encoding="latin-1")
+    tables = read(bx)
+    assert len(tables.interactions) == clean  # both rows counted and dropped, the rest unchanged
+    counted = next(s for s in tables.skipped_lines if s["file"].endswith("BX-Book-Ratings.csv"))
+    assert counted["skipped"] == 2
+    assert counted["examples"][0].endswith("field 'Book-Rating': 'ten' is not a valid float")
+    assert counted["examples"][1].endswith("field 'User-ID': empty value")
     ratings.write_text('"User-ID";"ISBN";"Book-Rating"\n"7";"0155061224";"11"\n', encoding="latin-1")
     with pytest.raises(DataError, match=r"rating 11 is outside 0–10"):
         read(bx)

@@ -66,7 +66,7 @@ def test_bad_title_and_comment_lines_are_counted(folder):
     comments[2] = "x\t1\tnice"
     (folder / COMMENTS[0]).write_text("\n".join(comments) + "\n")
     tables = read(folder)
-    by_file = {s["file"].rsplit("/", 1)[1]: s for s in tables.skipped_lines}
+    by_file = {s["file"].rsplit("/", 1)[1]: s for s in tables.skipped_lines if "reason" not in s}
     assert by_file[TITLES]["examples"] == ["line 3, field 'item': expected an integer id and a title: 'video3,Some title'"]
     assert by_file[COMMENTS[0]]["examples"][0].startswith("line 2: expected 3 fields separated by '\\t', got 1")
     assert by_file[COMMENTS[0]]["examples"][1] == "line 3, field 'user': ids must be integers: 'x', '1'"
@@ -79,12 +79,27 @@ def test_too_many_bad_comment_lines_fail(folder):
         read(folder)
 
 
-def test_bad_pair_line_names_line_and_field(folder):
+def test_empty_pair_id_is_a_counted_bad_line_naming_line_and_field(folder):
     lines = (folder / PAIRS).read_text().splitlines()
     lines[5] = "3,,1650000000000"
     (folder / PAIRS).write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=f"{PAIRS}, line 6, field 'item'"):
-        read(folder)
+    tables = read(folder)
+    assert len(tables.interactions) == len(lines) - 2
+    assert tables.interactions["item"].dtype.kind == "i"  # not floats: ids stay '12', never '12.0'
+    pairs = next(s for s in tables.skipped_lines if s["file"].endswith(PAIRS))
+    assert pairs["skipped"] == 1 and pairs["examples"] == ["line 6, field 'item': empty value"]
+
+
+def test_empty_titles_are_dropped_and_counted(folder):
+    lines = (folder / TITLES).read_text().splitlines()
+    item = lines[1].split(",", 1)[0]
+    lines[1] = f"{item},"
+    (folder / TITLES).write_text("\n".join(lines) + "\n")
+    tables = read(folder)
+    assert int(item) not in tables.items.index
+    untitled = next(s for s in tables.skipped_lines if s.get("reason") == "empty title: video dropped")
+    assert untitled["skipped"] == 1 and untitled["examples"] == [f"video {item}"]
+    assert untitled["read"] == len(lines)
 
 
 def test_wrong_encoding_in_titles_is_a_bad_line(folder):

@@ -48,22 +48,41 @@ def test_missing_file_names_it_and_the_fix(ml32m_copy):
         read(ml32m_copy)
 
 
-def test_truncated_row_names_the_line(ml32m_copy):
+def test_truncated_row_is_a_counted_bad_line(ml32m_copy):
     ratings = ml32m_copy / "ratings.csv"
     lines = ratings.read_text().splitlines()
     lines[4] = "1,2,3.5"
     ratings.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=r"ratings\.csv, line 5: expected 4 fields separated by ',', got 3"):
-        read(ml32m_copy)
+    tables = read(ml32m_copy)
+    assert len(tables.interactions) == len(lines) - 2
+    summary = tables.skipped_lines[0]
+    assert summary["skipped"] == 1
+    assert summary["examples"] == ["line 5: expected 4 fields separated by ',', got 3: '1,2,3.5'"]
 
 
-def test_non_numeric_value_names_line_and_field(ml32m_copy):
+def test_non_numeric_and_empty_values_are_counted_bad_lines_naming_line_and_field(ml32m_copy):
     ratings = ml32m_copy / "ratings.csv"
     lines = ratings.read_text().splitlines()
     lines[9] = "1,2,four,964982703"
+    lines[12] = "1,,4.0,964982703"
     ratings.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=r"ratings\.csv, line 10, field 'rating': 'four' is not a valid float"):
+    tables = read(ml32m_copy)
+    assert len(tables.interactions) == len(lines) - 3
+    assert tables.interactions["item"].dtype.kind == "i" and tables.interactions["user"].dtype.kind == "i"
+    assert tables.skipped_lines[0]["examples"] == [
+        "line 10, field 'rating': 'four' is not a valid float", "line 13, field 'movieId': empty value",
+    ]
+
+
+def test_bad_lines_past_the_budget_fail_naming_the_first(ml32m_copy):
+    ratings = ml32m_copy / "ratings.csv"
+    lines = ratings.read_text().splitlines()
+    for i in range(5, 25):
+        lines[i] = "1,2,four,964982703"
+    ratings.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"ratings\.csv: \d+ of \d+ lines could not be read .*line 6, field 'rating': 'four'"):
         read(ml32m_copy)
+    MovieLens32M().read(ml32m_copy, BuildConfig(max_bad_line_fraction=0.9))  # the budget is the user's to raise
 
 
 def test_non_utf8_names_the_line(ml32m_copy):
@@ -100,3 +119,45 @@ def test_wrong_checksum(tmp_path):
     with pytest.raises(DataError, match=r"ml-32m\.zip: md5 is .*, expected 0123"):
         verify_digest(archive, "md5", "0123")
     verify_digest(archive, "sha256", __import__("hashlib").sha256(b"not the archive").hexdigest())
+
+
+SHARED_ML_SMALL = Path("/work/shared/data/ml-latest-small")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "build_report.json"}
+
+
+def test_one_empty_id_is_a_counted_bad_line_not_a_rewrite_of_every_id(tmp_path):
+    """Issue 9 item 2: an empty movieId once turned every id into float text ('2492' → '2492.0')
+    and an empty userId moved users between splits. Now each is one counted bad line, and the
+    build equals the clean build of the same file without those two rows."""
+    import json
+
+    from itdr_hf.build import build_dataset
+    from itdr_hf.pipeline import Selection
+
+    if not (SHARED_ML_SMALL / "ratings.csv").is_file():
+        pytest.skip(f"real data not found at {SHARED_ML_SMALL}")
+    broken, clean = tmp_path / "broken", tmp_path / "clean"
+    for folder in (broken, clean):
+        folder.mkdir()
+        for name in ("movies.csv", "tags.csv", "links.csv"):
+            (folder / name).write_bytes((SHARED_ML_SMALL / name).read_bytes())
+    lines = (SHARED_ML_SMALL / "ratings.csv").read_text().splitlines(keepends=True)
+    user, movie, rating, stamp = lines[5000].rstrip("\n").split(",")
+    lines_movie = f"{user},,{rating},{stamp}\n"
+    user, movie, rating, stamp = lines[60000].rstrip("\n").split(",")
+    lines_user = f",{movie},{rating},{stamp}\n"
+    (clean / "ratings.csv").write_text("".join(lines[:5000] + lines[5001:60000] + lines[60001:]))
+    (broken / "ratings.csv").write_text("".join(lines[:5000] + [lines_movie] + lines[5001:60000] + [lines_user] + lines[60001:]))
+    outputs = {}
+    for folder in (broken, clean):
+        outputs[folder.name] = tmp_path / f"out-{folder.name}"
+        build_dataset(outputs[folder.name], Selection(sources=("movielens_32m",), data_dir=str(folder), strict=True), BuildConfig())
+    assert _files(outputs["broken"]) == _files(outputs["clean"])
+    report = json.loads((outputs["broken"] / "build_report.json").read_text())
+    ratings = next(s for s in report["skipped_lines"] if s["file"].endswith("ratings.csv"))
+    assert ratings["skipped"] == 2
+    assert ratings["examples"] == ["line 5001, field 'movieId': empty value", "line 60001, field 'userId': empty value"]

@@ -58,13 +58,14 @@ def test_authors_layout_is_found(tmp_path, folder):
     assert len(read(other).interactions) == len(read(folder).interactions)
 
 
-def test_bad_interaction_line_names_line(folder):
+def test_short_interaction_line_is_a_counted_bad_line(folder):
     path = folder / "interactions" / SUBSET
     lines = path.read_text().splitlines()
     lines[3] = "i1,u1"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=f"{SUBSET}, line 4: expected 3 fields"):
-        read(folder)
+    tables = read(folder)
+    assert len(tables.interactions) == len(lines) - 2
+    assert tables.skipped_lines[0]["examples"] == ["line 4: expected 3 fields separated by ',', got 2: 'i1,u1'"]
 
 
 def test_item_info_without_title_column(folder):
@@ -75,13 +76,18 @@ def test_item_info_without_title_column(folder):
         read(folder)
 
 
-def test_empty_timestamp_names_line_and_field(folder):
+def test_empty_timestamp_or_id_is_a_counted_bad_line_naming_line_and_field(folder):
     path = folder / "interactions" / SUBSET
     lines = path.read_text().splitlines()
     lines[2] = lines[2].rsplit(",", 1)[0] + ","
+    lines[4] = "," + lines[4].split(",", 1)[1]
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataError, match=f"{SUBSET}, line 3, field 'timestamp': empty value"):
-        read(folder)
+    tables = read(folder)
+    assert len(tables.interactions) == len(lines) - 3
+    assert "" not in set(tables.interactions["item"])
+    assert tables.skipped_lines[0]["examples"] == [
+        "line 3, field 'timestamp': empty value", "line 5, field 'item_id': empty value",
+    ]
 
 
 def test_wrong_encoding(folder):

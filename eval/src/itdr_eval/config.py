@@ -60,7 +60,23 @@ class EvalConfig:
     )
     limit: int | None = _opt(None, "Score at most this many rows per (subtask, source) cell (smoke runs).")
     output: str = _opt("runs/itdr-eval", "Output folder (predictions.jsonl, results.json/.md/.png, adapter/).")
-    compare: str | None = _opt(None, "Another run folder whose results are shown beside this run's.")
+    compare: str | None = _opt(
+        None,
+        "Another run folder whose results are shown beside this run's (refused when it was scored on "
+        "another dataset revision/content or subset, unless --force).",
+    )
+    summary: str = _opt(
+        "paper",
+        "Summary score: 'paper' = mean over the metric columns of each root (UII: TKR's 3, CDR's 3, NIR's "
+        "1, RP's 1, each averaged over its sources - our reading of the paper's pUII, fitted to its "
+        "published values); 'cells' = mean over (subtask, source) cells.",
+        choices=("paper", "cells"),
+    )
+    force: bool = _opt(
+        False,
+        "Go ahead anyway: --compare across dataset revisions/subsets, fine-tuning a >1B-parameter model on CPU.",
+    )
+    debug: bool = _opt(False, "Show the full traceback of an error instead of one line.")
 
     # --- fine-tuning ----------------------------------------------------------------------
     finetune: str = _opt(
@@ -79,12 +95,13 @@ class EvalConfig:
     resume: bool = _opt(
         False,
         "Resume: continue training from the last checkpoint (or skip training when the adapter "
-        "exists) and skip ids already in predictions.jsonl.",
+        "exists) and skip ids already in predictions.jsonl. Only predictions made with the same settings "
+        "(predictions.fingerprint.json) continue; without --resume a folder with predictions is refused.",
     )
     prompt_format: str = _opt(
         "auto",
         "'chat' = the tokenizer's chat template (prompt = messages[0], response = assistant turn); "
-        "'alpaca' = 'instruction\\n\\ninput\\n\\n' + output + eos; 'auto' = chat when the tokenizer has a template.",
+        "'alpaca' = 'instruction\\ninput\\n\\n' + output + eos (LLaMA-Factory's join); 'auto' = chat when the tokenizer has a template.",
         choices=("auto", "chat", "alpaca"),
     )
     lora_rank: int = _opt(8, "LoRA rank r.")
@@ -103,6 +120,17 @@ class EvalConfig:
     )
     activation_checkpointing: bool = _opt(False, "Recompute activations in the backward pass to save memory.")
     attn_implementation: str | None = _opt(None, "Attention kernel passed to from_pretrained (sdpa, flash_attention_2, eager).")
+    model_args: str = _opt(
+        "",
+        "Extra from_pretrained keyword arguments as key=value pairs, e.g. "
+        "'revision=main,attn_implementation=sdpa,dtype=bfloat16' (dtype overrides --precision).",
+    )
+    trust_remote_code: bool = _opt(False, "Allow the model's own code from the Hub (from_pretrained trust_remote_code).")
+    device: str = _opt(
+        "auto",
+        "Device for a single-process run: 'auto' (CUDA when available, else CPU), 'cpu', 'cuda', 'cuda:1', 'mps'. "
+        "Multi-process launches place each rank on its own device.",
+    )
     save_steps: int = _opt(500, "Save a checkpoint every this many optimizer steps.")
     save_total_limit: int = _opt(2, "Keep at most this many checkpoints.")
     logging_steps: int = _opt(10, "Log the training loss every this many steps.")
@@ -116,11 +144,21 @@ class EvalConfig:
         "(UAP/IR/TUI are always generated).",
         choices=("generate", "likelihood"),
     )
-    batch_size: int = _opt(8, "Prediction batch size (prompts per generate call).")
+    batch_size: str = _opt(
+        "8",
+        "Prediction batch size (prompts per generate call), or 'auto': start at 64 and halve on CUDA "
+        "out-of-memory (also 'auto:N' to start at N).",
+    )
     max_length: int = _opt(8192, "Longest prompt in tokens at prediction; longer prompts keep their last tokens.")
     max_new_tokens: str = _opt(
         "",
         "Per-task generation budget overrides, e.g. 'rp=8,tkr=512' (defaults: rp 8, tkr/cdr 512, nir 64, uap 96, ir/tui 256).",
+    )
+    gen_kwargs: str = _opt(
+        "",
+        "Generation overrides on top of greedy decoding with no penalties, as key=value pairs or a JSON "
+        "object, e.g. 'repetition_penalty=1.05' or 'do_sample=true,temperature=0.7'. Nothing is inherited "
+        "from the model's own generation_config; the settings used are recorded in results.json.",
     )
     likelihood_norm: str = _opt(
         "mean",
@@ -132,6 +170,10 @@ class EvalConfig:
     )
     bleu_tokenize: str = _opt("13a", "sacrebleu tokenizer for BLEU-1/2 (13a, intl, zh, char, none, ...).")
     rouge_stemmer: bool = _opt(True, "Porter-stem words before ROUGE (rouge_score use_stemmer).")
+    system_instruction: str | None = _opt(
+        None, "System message before every prompt (chat) or first paragraph (alpaca); default none, as in the paper."
+    )
+    predict_only: bool = _opt(False, "Write predictions.jsonl and stop, without scoring.")
     chart: bool = _opt(True, "Write results.png.")
 
 
@@ -192,7 +234,46 @@ def validate(cfg: EvalConfig) -> EvalConfig:
         raise ValueError("--fuzzy-threshold must be in [0, 100]")
     if cfg.compare and not os.path.isfile(os.path.join(cfg.compare, "results.json")):
         raise ValueError(f"--compare {cfg.compare}: no results.json there")
+    batch_size_spec(cfg.batch_size)
+    model_kwargs(cfg.model_args)
+    from .generation import parse_gen_kwargs
+
+    parse_gen_kwargs(cfg.gen_kwargs)
     return cfg
+
+
+def batch_size_spec(spec: str | int) -> tuple[int, bool]:
+    """``--batch-size``: (starting batch size, whether it backs off on out-of-memory)."""
+    text = str(spec).strip().lower()
+    auto = text.startswith("auto")
+    number = text.partition(":")[2] if auto else text
+    try:
+        value = int(number) if number else 64
+    except ValueError:
+        raise ValueError(f"--batch-size {spec!r}: expected a positive integer, 'auto' or 'auto:N'") from None
+    if value < 1:
+        raise ValueError(f"--batch-size {spec!r}: must be at least 1")
+    return value, auto
+
+
+def model_kwargs(spec: str) -> dict[str, Any]:
+    """``--model-args key=value,...`` as from_pretrained keyword arguments (true/false/numbers/null parsed)."""
+    out: dict[str, Any] = {}
+    for item in (s.strip() for s in (spec or "").split(",") if s.strip()):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--model-args item {item!r} is not key=value")
+        low = value.strip().lower()
+        parsed: Any = {"true": True, "false": False, "none": None, "null": None}.get(low, value.strip())
+        if isinstance(parsed, str):
+            for cast in (int, float):
+                try:
+                    parsed = cast(parsed)
+                    break
+                except ValueError:
+                    pass
+        out[key.strip()] = parsed
+    return out
 
 
 def config_to_dict(cfg: EvalConfig) -> dict[str, Any]:

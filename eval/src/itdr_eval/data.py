@@ -13,8 +13,34 @@ from collections.abc import Iterable
 from typing import Any
 
 
+def looks_local(path: str) -> bool:
+    """A path the user meant as a folder (not a Hub id ``org/name``)."""
+    return path.startswith((".", "~")) or os.path.isabs(path) or path.count("/") >= 2 or (os.sep != "/" and os.sep in path)
+
+
 def load_split(path: str, config: str, split: str, revision: str | None = None):
-    """One split of one config as a ``datasets.Dataset``."""
+    """One split of one config as a ``datasets.Dataset``; a failure is one :class:`~itdr_eval.errors.EvalError` line."""
+    from .errors import EvalError, first_line
+
+    if not os.path.isdir(path) and looks_local(path):
+        raise EvalError(f"--dataset {path}: no such folder; pass a local itdr-build output folder or a Hub "
+                        f"repo id such as <org>/itdr")
+    try:
+        return _load_split(path, config, split, revision)
+    except EvalError:
+        raise
+    except FileNotFoundError as exc:
+        raise EvalError(f"--dataset {path}: no {config}/{split} data there ({first_line(exc)}); build it with "
+                        f"itdr-build or check --tasks") from exc
+    except Exception as exc:
+        where = f"local folder {os.path.abspath(path)}" if os.path.isdir(path) else \
+            f"the Hugging Face Hub (revision {revision or 'main'}) and its cache"
+        raise EvalError(f"--dataset {path}: cannot load config {config!r} split {split!r} from {where} "
+                        f"({first_line(exc)}); check the id/revision, the network (or HF_HUB_OFFLINE) or pass a "
+                        f"local build folder") from exc
+
+
+def _load_split(path: str, config: str, split: str, revision: str | None = None):
     from datasets import load_dataset
 
     if os.path.isdir(path):

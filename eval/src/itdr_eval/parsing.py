@@ -68,14 +68,44 @@ def strip_list_marker(line: str) -> str:
     return _LIST_MARK.sub("", line, count=1).strip()
 
 
+_NUMBERED = re.compile(r"^\s*\(?(\d{1,3})\s*[.):\]]\s*")
+_BULLET = re.compile(r"^\s*[-*\u2022>#]+\s*")
+
+
+def _list_item_lines(lines: Sequence[str]) -> list[str] | None:
+    """The item lines of a numbered or bulleted list, markers stripped; ``None`` when ``lines`` is no list.
+
+    A numbered list needs at least two lines whose numbers increase (each at most
+    ``max(20, 2 * len(lines))``); a bulleted list at least two bullet lines. One title that merely
+    looks like a marker (``2001: A Space Odyssey``, ``W. (2008)``, ``10 Things I Hate About You``) in
+    an unnumbered list therefore never turns the other lines into "preamble".
+    """
+    limit = max(20, 2 * len(lines))
+    numbered: list[str] = []
+    last = 0
+    for ln in lines:
+        m = _NUMBERED.match(ln)
+        if m and last < int(m.group(1)) <= limit:
+            numbered.append(ln[m.end():].strip())
+            last = int(m.group(1))
+    if len(numbered) >= 2:
+        return numbered
+    bullets = [_BULLET.sub("", ln, count=1).strip() for ln in lines if _BULLET.match(ln)]
+    if len(bullets) >= 2:
+        return bullets
+    return None
+
+
 def _split_items(text: str) -> list[str]:
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
     if len(lines) == 1 and len(_INLINE_NUMBERING.findall(lines[0])) > 1:
         # "1. A 2. B 3. C" on one line
         lines = [p for p in _INLINE_NUMBERING.split(lines[0]) if p.strip()]
-    marked = [ln for ln in lines if _LIST_MARK.match(ln)]
-    if marked and len(lines) > 1:
-        lines = marked  # a numbered/bulleted list: drop preamble and closing remarks
+    if len(lines) > 1:
+        items = _list_item_lines(lines)
+        if items is not None:
+            return items  # a numbered/bulleted list: drop preamble and closing remarks
+        return [ln.strip() for ln in lines]  # an unnumbered list: every line is an item, as written
     return [strip_list_marker(ln) for ln in lines]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .fingerprint import sha256_text
 from .metrics import ranking_from_scores
 from .prompts import PromptFormat, encode, end_of_turn_ids, prompt_text, response_text
 from .scoring import (
@@ -36,11 +37,16 @@ class Predictor:
     device: Any
     max_length: int = 8192
     likelihood_norm: str = "mean"
+    gen_kwargs: Mapping[str, Any] | None = None  # --gen-kwargs overrides of generation.GREEDY
+    # RP likelihood options: per (rating_min, rating_max) the exact answer string of each scale value,
+    # as the dataset writes it (see scoring.rating_option_strings); None = formatted with format_rating
+    rating_strings: Mapping[tuple[float, float], Mapping[float, str]] | None = None
 
     def __post_init__(self) -> None:
         tok = self.tokenizer
         self.pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         self.stop_ids = end_of_turn_ids(tok, self.fmt)
+        self.last_cut: list[bool] = []  # per sequence of the last generate call: budget exhausted
 
     # ------------------------------------------------------------------ helpers
     def prompt_ids(self, row: Mapping[str, Any]) -> tuple[str, list[int]]:
@@ -64,13 +70,16 @@ class Predictor:
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> list[str]:
         import torch
 
+        from .generation import generation_config, no_inherited_generation_config
+
         ids, mask = self._left_pad(prompts)
-        with torch.inference_mode():
-            out = self.model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False,
-                pad_token_id=self.pad_id, eos_token_id=self.stop_ids,
-            )
+        gc = generation_config(max_new_tokens, self.pad_id, self.stop_ids, self.gen_kwargs)
+        with torch.inference_mode(), no_inherited_generation_config(self.model):
+            out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=gc)
         new = out[:, ids.shape[1]:]
+        stops = set(self.stop_ids)
+        # an answer is cut off when it used the whole budget without producing a stop token
+        self.last_cut = [len(seq) >= max_new_tokens and not any(int(t) in stops for t in seq) for seq in new]
         return [self.tokenizer.decode(seq, skip_special_tokens=True).strip() for seq in new]
 
     # ------------------------------------------------------------------ likelihood
@@ -97,8 +106,10 @@ class Predictor:
     def likelihood_record(self, task: Task, row: Mapping[str, Any], opts: ScoringOptions) -> dict[str, Any]:
         prompt, p_ids = self.prompt_ids(row)
         if task.answer == "rating":
-            values = rating_options(float(row["rating_min"]), float(row["rating_max"]))
-            options = [format_rating(v) for v in values]
+            lo, hi = float(row["rating_min"]), float(row["rating_max"])
+            values = rating_options(lo, hi)
+            strings = (self.rating_strings or {}).get((lo, hi))
+            options = [strings[v] if strings else format_rating(v) for v in values]
         else:
             options = list(row["candidates"])
         if task.answer == "ranking":
@@ -112,29 +123,72 @@ class Predictor:
         else:
             best = max(range(len(options)), key=lambda i: (scores[i], -i))
             parsed = values[best] if task.answer == "rating" else options[best]
-        return make_record(task, row, mode="likelihood", raw=raw, parsed=parsed, ok=True, opts=opts)
+        rec = make_record(task, row, mode="likelihood", raw=raw, parsed=parsed, ok=True, opts=opts)
+        rec["prompt_hash"] = sha256_text(prompt)
+        return rec
 
 
 def predict_rows(task: Task, rows: Sequence[Mapping[str, Any]], predictor: Predictor, *, mode: str,
                  batch_size: int, max_new_tokens: int, opts: ScoringOptions,
-                 on_records: Callable[[list[dict[str, Any]]], None], progress: bool = True) -> None:
-    """Predict and score ``rows``; ``on_records`` receives each finished batch of records."""
+                 on_records: Callable[[list[dict[str, Any]]], None], progress: bool = True,
+                 auto_batch: bool = False, extra: Mapping[str, Any] | None = None) -> int:
+    """Predict and score ``rows``; ``on_records`` receives each finished batch of records.
+
+    Every record also carries the prompt's SHA-256 (``prompt_hash``; the prompt is rebuilt from the
+    row id, the dataset and the recorded prompt format), the ``target`` and ``extra`` (e.g. the
+    prediction fingerprint). With ``auto_batch`` a batch that runs out of accelerator memory is
+    halved and retried. Returns the batch size finally used.
+    """
     from tqdm.auto import tqdm
+
+    from .errors import is_oom
 
     use_likelihood = mode == "likelihood" and task.closed_set
     bar = tqdm(total=len(rows), desc=f"{task.abbr} {'likelihood' if use_likelihood else 'generate'}",
                disable=not progress)
+
+    def finish(row: Mapping[str, Any], rec: dict[str, Any]) -> dict[str, Any]:
+        rec["target"] = row.get("output")
+        rec.update(dict(extra or {}))
+        return rec
+
     if use_likelihood:
         for row in rows:
-            on_records([predictor.likelihood_record(task, row, opts)])
+            on_records([finish(row, predictor.likelihood_record(task, row, opts))])
             bar.update(1)
         bar.close()
-        return
-    encoded = [(row, predictor.prompt_ids(row)[1]) for row in rows]
-    encoded.sort(key=lambda x: -len(x[1]))  # similar lengths per batch, longest first (fail fast on OOM)
-    for start in range(0, len(encoded), batch_size):
+        return batch_size
+    encoded = [(row, *predictor.prompt_ids(row)) for row in rows]
+    encoded.sort(key=lambda x: -len(x[2]))  # similar lengths per batch, longest first (fail fast on OOM)
+    start = 0
+    while start < len(encoded):
         chunk = encoded[start:start + batch_size]
-        texts = predictor.generate([ids for _, ids in chunk], max_new_tokens)
-        on_records([record_from_text(task, row, text, opts) for (row, _), text in zip(chunk, texts)])
+        try:
+            texts = predictor.generate([ids for _, _, ids in chunk], max_new_tokens)
+        except Exception as exc:
+            if not (auto_batch and is_oom(exc) and batch_size > 1):
+                raise
+            _free_accelerator_memory()
+            batch_size = max(1, batch_size // 2)
+            continue
+        records = []
+        for (row, prompt, _), text, cut in zip(chunk, texts, predictor.last_cut):
+            rec = record_from_text(task, row, text, opts)
+            rec["prompt_hash"] = sha256_text(prompt)
+            rec["cut_off"] = bool(cut)
+            records.append(finish(row, rec))
+        on_records(records)
         bar.update(len(chunk))
+        start += len(chunk)
     bar.close()
+    return batch_size
+
+
+def _free_accelerator_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -2,8 +2,10 @@
 
 ``chat``: prompt = the tokenizer's chat template over ``[messages[0]]`` with the generation
 prompt; response = what the template adds for the assistant turn (content + end-of-turn).
-``alpaca``: prompt = ``instruction\\n\\ninput\\n\\n`` (``input\\n\\n`` when the instruction is
-empty), response = ``output`` + eos. Chat prompts already contain their special tokens, so they
+``alpaca``: prompt = ``instruction\\ninput\\n\\n`` (``input\\n\\n`` when the instruction is
+empty; instruction and input joined with one newline, as LLaMA-Factory's Alpaca converter joins
+them), response = ``output`` + eos. ``--system-instruction`` becomes a system message (chat) or a
+first paragraph (alpaca). Chat prompts already contain their special tokens, so they
 are tokenised without adding any; alpaca prompts get the tokenizer's usual BOS.
 """
 
@@ -17,18 +19,19 @@ from typing import Any
 @dataclass(frozen=True)
 class PromptFormat:
     kind: str  # "chat" | "alpaca"
+    system: str | None = None  # --system-instruction
 
     def add_special_tokens(self) -> bool:
         return self.kind == "alpaca"
 
 
-def resolve_format(tokenizer: Any, requested: str) -> PromptFormat:
+def resolve_format(tokenizer: Any, requested: str, system: str | None = None) -> PromptFormat:
     has_template = bool(getattr(tokenizer, "chat_template", None))
     if requested == "chat" and not has_template:
         raise ValueError("--prompt-format chat but the tokenizer has no chat template")
     if requested == "auto":
         requested = "chat" if has_template else "alpaca"
-    return PromptFormat(requested)
+    return PromptFormat(requested, system or None)
 
 
 def user_content(row: Mapping[str, Any]) -> str:
@@ -39,13 +42,18 @@ def user_content(row: Mapping[str, Any]) -> str:
     return f"{instr}\n\n{row['input']}" if instr else row["input"]
 
 
+def _system(fmt: PromptFormat) -> list[dict[str, str]]:
+    return [{"role": "system", "content": fmt.system}] if fmt.system else []
+
+
 def prompt_text(tokenizer: Any, row: Mapping[str, Any], fmt: PromptFormat) -> str:
     if fmt.kind == "chat":
         return tokenizer.apply_chat_template(
-            [{"role": "user", "content": user_content(row)}], tokenize=False, add_generation_prompt=True
+            _system(fmt) + [{"role": "user", "content": user_content(row)}], tokenize=False, add_generation_prompt=True
         )
     instr = row.get("instruction") or ""
-    return f"{instr}\n\n{row['input']}\n\n" if instr else f"{row['input']}\n\n"
+    body = f"{instr}\n{row['input']}\n\n" if instr else f"{row['input']}\n\n"
+    return f"{fmt.system}\n\n{body}" if fmt.system else body
 
 
 def response_text(tokenizer: Any, row: Mapping[str, Any], fmt: PromptFormat, output: str, prompt: str | None = None) -> str:
@@ -54,7 +62,7 @@ def response_text(tokenizer: Any, row: Mapping[str, Any], fmt: PromptFormat, out
     if fmt.kind == "chat":
         prompt = prompt if prompt is not None else prompt_text(tokenizer, row, fmt)
         full = tokenizer.apply_chat_template(
-            [{"role": "user", "content": user_content(row)}, {"role": "assistant", "content": output}],
+            _system(fmt) + [{"role": "user", "content": user_content(row)}, {"role": "assistant", "content": output}],
             tokenize=False,
         )
         if full.startswith(prompt):

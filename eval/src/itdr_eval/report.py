@@ -54,10 +54,33 @@ def append_predictions(path: str, records: Iterable[Mapping[str, Any]]) -> None:
 # ----------------------------------------------------------------------------- results
 
 
-def summarise(cells: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"formula": M.SUMMARY_DOC}
+SUMMARY_METHODS = ("paper", "cells")
+
+
+def summarise(cells: Sequence[Mapping[str, Any]], method: str = "paper") -> dict[str, Any]:
+    """pUII / pUIU by ``method`` (``paper``: mean over metric columns; ``cells``: mean over cells), with
+    the other method's values under ``alternative`` so both are always on record."""
+    if method not in SUMMARY_METHODS:
+        raise ValueError(f"unknown summary method {method!r}; known: {', '.join(SUMMARY_METHODS)}")
+    values = {m: _summary_values(cells, m) for m in SUMMARY_METHODS}
+    other = "cells" if method == "paper" else "paper"
+    return {"method": method, **values[method],
+            "formula": M.SUMMARY_PAPER_DOC if method == "paper" else M.SUMMARY_DOC,
+            "alternative": {"method": other, **values[other]}}
+
+
+def _summary_values(cells: Sequence[Mapping[str, Any]], method: str) -> dict[str, float]:
+    out: dict[str, float] = {}
     for root in ("UII", "UIU"):
-        out[f"p{root}"] = M.summary_score([c["normalised"] for c in cells if TASKS[c["task"]].root == root])
+        mine = [c for c in cells if TASKS[c["task"]].root == root]
+        if method == "cells":
+            out[f"p{root}"] = M.summary_score([c["normalised"] for c in mine])
+            continue
+        columns: dict[tuple[str, str], list[float]] = {}
+        for c in mine:
+            for metric, value in (c.get("normalised_by_metric") or {}).items():
+                columns.setdefault((c["task"], metric), []).append(value)
+        out[f"p{root}"] = M.column_summary_score(list(columns.values()))
     return out
 
 
@@ -75,6 +98,53 @@ def _clean(obj: Any) -> Any:
 def write_json(path: str, results: Mapping[str, Any]) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(_clean(dict(results)), fh, indent=2, ensure_ascii=False, default=str)
+
+
+def _timestamp() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%fZ")
+
+
+def _point(folder: str, link: str, target: str) -> None:
+    """Make ``folder/link`` point at ``folder/target`` (a relative symlink; a copy where links are not allowed)."""
+    import shutil
+
+    path = os.path.join(folder, link)
+    tmp = path + ".tmp-link"
+    if os.path.lexists(tmp):
+        os.remove(tmp)
+    try:
+        os.symlink(target, tmp)
+    except (OSError, NotImplementedError):
+        shutil.copyfile(os.path.join(folder, target), tmp)
+    os.replace(tmp, path)
+
+
+def write_run_files(folder: str, results: Mapping[str, Any], samples: Sequence[Mapping[str, Any]],
+                    other: Mapping[str, Any] | None = None, other_name: str = "", chart: bool = True) -> str:
+    """Write ``results_<time>.json/.md/.png`` and ``samples_<time>.jsonl`` (never overwriting an earlier
+    run's files) and point ``results.json``, ``results.md``, ``results.png``, ``samples.jsonl`` and
+    ``latest`` (a one-line file naming the timestamp) at them. Returns the timestamp."""
+    ts = _timestamp()
+    while os.path.exists(os.path.join(folder, f"results_{ts}.json")):  # same microsecond: never overwrite
+        ts = _timestamp()
+    write_json(os.path.join(folder, f"results_{ts}.json"), results)
+    with open(os.path.join(folder, f"samples_{ts}.jsonl"), "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(_clean(dict(r)), ensure_ascii=False, default=str) + "\n" for r in samples)
+    with open(os.path.join(folder, f"results_{ts}.md"), "w", encoding="utf-8") as fh:
+        fh.write(render_markdown(_clean(dict(results)), other, other_name))
+    names = ["results.json", "samples.jsonl", "results.md"]
+    if chart:
+        write_chart(os.path.join(folder, f"results_{ts}.png"), results, other, other_name or "other")
+        names.append("results.png")
+    for name in names:
+        stem, ext = os.path.splitext(name)
+        _point(folder, name, f"{stem}_{ts}{ext}")
+    with open(os.path.join(folder, "latest.tmp"), "w", encoding="utf-8") as fh:
+        fh.write(ts + "\n")
+    os.replace(os.path.join(folder, "latest.tmp"), os.path.join(folder, "latest"))
+    return ts
 
 
 def load_results(run_dir: str) -> dict[str, Any]:
@@ -107,14 +177,17 @@ def render_markdown(results: Mapping[str, Any], other: Mapping[str, Any] | None 
     ]
     if other is not None:
         lines.append(f"- values are `this / {other_name or 'other'}`")
-    lines += ["", "## Summary", "", "| | pUII | pUIU |", "|---|---|---|"]
     s = results["summary"]
+    lines += ["", f"## Summary (`--summary {s.get('method', 'cells')}`)", "", "| | pUII | pUIU |", "|---|---|---|"]
     if other is not None:
         o = other.get("summary", {})
         lines.append(f"| this / other | {_fmt(s.get('pUII'))} / {_fmt(o.get('pUII'))} | {_fmt(s.get('pUIU'))} / {_fmt(o.get('pUIU'))} |")
     else:
         lines.append(f"| this run | {_fmt(s.get('pUII'))} | {_fmt(s.get('pUIU'))} |")
-    lines += ["", f"{M.SUMMARY_DOC}", ""]
+    alt = s.get("alternative") or {}
+    if alt:
+        lines.append(f"| this run, `--summary {alt['method']}` | {_fmt(alt.get('pUII'))} | {_fmt(alt.get('pUIU'))} |")
+    lines += ["", s.get("formula") or M.SUMMARY_DOC, "", M.RANDOM_NDCG_NOTE, ""]
     others = _cell_index(other)
     for task in TASKS.values():
         cells = [c for c in results["cells"] if c["task"] == task.name]
@@ -142,6 +215,23 @@ def render_markdown(results: Mapping[str, Any], other: Mapping[str, Any] | None 
     return "\n".join(lines)
 
 
+def _value(cell: Mapping[str, Any] | None, key: str) -> float | None:
+    """A cell's metric, ``None`` when the cell or the metric is missing (or NaN)."""
+    v = (cell or {}).get("metrics", {}).get(key)
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def _bars(ax: Any, xs: Sequence[float], values: Sequence[float | None], width: float, label: str, top: float) -> None:
+    """Bars labelled with their value; a missing value gets no bar and an "n/a" label, so a zero bar
+    (labelled "0.00") and a missing cell never look alike."""
+    bars = ax.bar(xs, [v or 0.0 for v in values], width, label=label)
+    for x, v, bar in zip(xs, values, bars):
+        if v is None:
+            bar.set_visible(False)
+        ax.text(x, (v or 0.0) + top * 0.01, "n/a" if v is None else f"{v:.2f}", ha="center", va="bottom",
+                fontsize=6, color="grey" if v is None else "black")
+
+
 def write_chart(path: str, results: Mapping[str, Any], other: Mapping[str, Any] | None = None, other_name: str = "other") -> None:
     """One panel per subtask: the primary metric per source (paired bars with ``other``)."""
     import matplotlib
@@ -162,15 +252,16 @@ def write_chart(path: str, results: Mapping[str, Any], other: Mapping[str, Any] 
         key = PRIMARY[task.answer]
         cells = [c for c in results["cells"] if c["task"] == task.name]
         xs = range(len(cells))
-        mine = [c["metrics"].get(key) or 0.0 for c in cells]
+        mine = [_value(c, key) for c in cells]
         width = 0.4 if other is not None else 0.8
-        ax.bar([x - (width / 2 if other is not None else 0) for x in xs], mine, width, label="this")
+        top = 1.0 if key != "rmse" else max([v for v in mine if v is not None] + [1e-9]) * 1.15
+        _bars(ax, [x - (width / 2 if other is not None else 0) for x in xs], mine, width, "this", top)
         if other is not None:
-            theirs = [(others.get((c["task"], c["source"])) or {}).get("metrics", {}).get(key) or 0.0 for c in cells]
-            ax.bar([x + width / 2 for x in xs], theirs, width, label=other_name)
+            theirs = [_value(others.get((c["task"], c["source"])), key) for c in cells]
+            top = max([top] + [v * 1.15 for v in theirs if v is not None and key == "rmse"])
+            _bars(ax, [x + width / 2 for x in xs], theirs, width, other_name, top)
             ax.legend(fontsize=7)
-        if key != "rmse":
-            ax.set_ylim(0.0, 1.0)
+        ax.set_ylim(0.0, top)
         ax.set_xticks(list(xs))
         ax.set_xticklabels([c["source"] for c in cells], rotation=30, ha="right", fontsize=7)
         ax.set_title(f"{task.abbr}: {key}" + (" (lower is better)" if key == "rmse" else ""), fontsize=9)

@@ -39,6 +39,27 @@ def rating_options(rating_min: float, rating_max: float) -> list[float]:
     return [rating_min + i * step for i in range(n + 1)]
 
 
+def rating_option_strings(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[float, float], dict[float, str]]:
+    """Per rating scale ``(rating_min, rating_max)``: the exact answer string of every scale value, as
+    the dataset's ``output`` column writes it (MovieLens targets are ``'4.0'``, not ``'4'``).
+
+    A value never seen in ``rows`` is written like the seen ones: with as many decimals as the
+    outputs of that scale use. Likelihood RP scores these strings, so the options are the answers
+    the model was trained to produce.
+    """
+    seen: dict[tuple[float, float], dict[float, str]] = {}
+    for r in rows:
+        if r.get("rating") is None or r.get("output") is None:
+            continue
+        key = (float(r["rating_min"]), float(r["rating_max"]))
+        seen.setdefault(key, {}).setdefault(float(r["rating"]), str(r["output"]).strip())
+    out: dict[tuple[float, float], dict[float, str]] = {}
+    for (lo, hi), by_value in seen.items():
+        decimals = max((len(s.partition(".")[2]) for s in by_value.values()), default=0)
+        out[(lo, hi)] = {v: by_value.get(v, f"{v:.{decimals}f}") for v in rating_options(lo, hi)}
+    return out
+
+
 def score_rating(row: Mapping[str, Any], parsed: float | None) -> dict[str, Any]:
     lo, hi, ref = float(row["rating_min"]), float(row["rating_max"]), float(row["rating"])
     err = M.rating_error(parsed, ref, lo, hi)
@@ -65,7 +86,9 @@ def score_attributes(row: Mapping[str, Any], parsed: Mapping[str, str]) -> dict[
         pred = parsed.get(name)
         if kind == "numeric":
             value = parse_number(pred) if pred is not None else None
-            out[name] = {"kind": kind, "ref": float(ref), "error": None if value is None else value - float(ref)}
+            # the raw error; aggregation clamps the prediction to the cell's reference range first
+            out[name] = {"kind": kind, "ref": float(ref), "pred": value,
+                         "error": None if value is None else value - float(ref)}
         else:
             out[name] = {"kind": kind, "correct": M.exact_match(pred, ref)}
     return {"attributes": out}
@@ -161,7 +184,86 @@ def aggregate_cell(task: Task, records: Sequence[Mapping[str, Any]]) -> dict[str
         normalised.extend(metrics.values())
     out["metrics"] = metrics
     out["normalised"] = normalised
+    out["normalised_by_metric"] = _normalised_by_metric(task, metrics, normalised)
+    out["stderr"] = metric_stderr(task, scores, metrics)
+    out["higher_is_better"] = {k: not k.startswith("rmse") for k in metrics}
     return out
+
+
+def _normalised_by_metric(task: Task, metrics: Mapping[str, float], normalised: Sequence[float]) -> dict[str, float]:
+    """The normalised values keyed by the metric (column) they come from, for the paper summary."""
+    names = [k for k in metrics if k != "mean_acc"] if task.answer == "attributes" else list(metrics)
+    return dict(zip(names, normalised))
+
+
+def _mean_stderr(values: Sequence[float]) -> float | None:
+    n = len(values)
+    if n < 2:
+        return None
+    m = math.fsum(values) / n
+    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (n - 1) / n)
+
+
+def _rmse_stderr(errors: Sequence[float]) -> float | None:
+    """Delta method: se(RMSE) = se(mean squared error) / (2 RMSE)."""
+    sq = [e * e for e in errors]
+    se = _mean_stderr(sq)
+    r = math.sqrt(math.fsum(sq) / len(sq)) if sq else 0.0
+    return None if se is None or r == 0 else se / (2 * r)
+
+
+def metric_stderr(task: Task, scores: Sequence[Mapping[str, Any]], metrics: Mapping[str, float]) -> dict[str, float | None]:
+    """Standard error of each metric over the cell's examples (as lm-eval reports): sample standard
+    deviation / sqrt(n) for means, the delta method for RMSE; ``None`` for corpus BLEU (not a mean of
+    per-example values) and for cells with fewer than two examples."""
+    out: dict[str, float | None] = {}
+    if task.answer == "rating":
+        out["rmse"] = _rmse_stderr([s["abs_error"] for s in scores])
+    elif task.answer in ("ranking", "choice"):
+        for k in metrics:
+            out[k] = _mean_stderr([float(s[k]) for s in scores])
+    elif task.answer == "attributes":
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for s in scores:
+            for name, v in s["attributes"].items():
+                by_name.setdefault(name, []).append(v)
+        accs = []
+        for name, vals in by_name.items():
+            if vals[0]["kind"] == "numeric":
+                refs = [v["ref"] for v in vals]
+                miss, lo, hi = M.numeric_miss_error(refs), min(refs), max(refs)
+                out[f"rmse[{name}]"] = _rmse_stderr([miss if v["error"] is None else _clamped_error(v, lo, hi) for v in vals])
+            else:
+                out[f"acc[{name}]"] = _mean_stderr([float(v["correct"]) for v in vals])
+                accs.append(name)
+        if "mean_acc" in metrics:
+            per_example = [M.mean(float(s["attributes"][n]["correct"]) for n in accs if n in s["attributes"]) for s in scores]
+            out["mean_acc"] = _mean_stderr([v for v in per_example if not math.isnan(v)])
+    else:
+        for k in metrics:
+            out[k] = None if k.startswith("bleu") else _mean_stderr([float(s[k]) for s in scores])
+    return out
+
+
+def rescore(task: Task, row: Mapping[str, Any], record: Mapping[str, Any], opts: ScoringOptions) -> dict[str, Any]:
+    """``record`` with parsing and scores re-applied from its stored raw output under ``opts`` (the
+    fuzzy threshold, BLEU tokenizer and ROUGE stemming may differ from the run that predicted it)."""
+    out = dict(record)
+    if record.get("mode") == "likelihood":
+        out["scores"] = score_parsed(task, row, record["parsed"], opts)
+        return out
+    parsed, ok, extra = parse_output(task, row, record.get("raw") or "", opts)
+    out.update(parsed=parsed, parse_ok=bool(ok), scores=score_parsed(task, row, parsed, opts), **extra)
+    return out
+
+
+def _clamped_error(v: Mapping[str, Any], lo: float, hi: float) -> float:
+    """A numeric attribute's error after clamping the prediction to the cell's reference range
+    ``[lo, hi]``, so that a wrong answer (``age:1998``) never scores worse than a miss."""
+    pred = v.get("pred")
+    if pred is None:
+        pred = v["ref"] + v["error"]
+    return M.clamp(float(pred), lo, hi) - v["ref"]
 
 
 def _aggregate_attributes(scores: Sequence[Mapping[str, Any]]) -> tuple[dict[str, float], list[float]]:
@@ -176,7 +278,8 @@ def _aggregate_attributes(scores: Sequence[Mapping[str, Any]]) -> tuple[dict[str
         if vals[0]["kind"] == "numeric":
             refs = [v["ref"] for v in vals]
             miss = M.numeric_miss_error(refs)
-            value = M.rmse(miss if v["error"] is None else v["error"] for v in vals)
+            lo, hi = min(refs), max(refs)
+            value = M.rmse(miss if v["error"] is None else _clamped_error(v, lo, hi) for v in vals)
             metrics[f"rmse[{name}]"] = value
             normalised.append(M.error_to_score(value, miss))
         else:

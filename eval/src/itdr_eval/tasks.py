@@ -97,3 +97,8 @@ def max_new_tokens_table(overrides: str) -> dict[str, int]:
             raise ValueError(f"--max-new-tokens item {item!r} is not task=N")
         table[get_task(key).name] = int(value)
     return table
+
+
+def max_new_tokens_overrides(overrides: str) -> set[str]:
+    """Config names of the subtasks whose budget ``--max-new-tokens`` sets explicitly."""
+    return {get_task(item.partition("=")[0]).name for item in (s.strip() for s in overrides.split(",") if s.strip())}

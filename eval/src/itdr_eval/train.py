@@ -1,8 +1,8 @@
 """LoRA SFT with plain ``transformers.Trainer``: loss on the response tokens only.
 
 Each example is ``prompt_ids + response_ids`` with labels ``-100`` on the prompt. When the pair
-exceeds ``cutoff_len`` the response keeps ``min(len, max(cutoff - len(prompt), cutoff // 4))``
-tokens and the prompt its first ``cutoff - response`` tokens (LLaMA-Factory's rule).
+exceeds ``cutoff_len`` both are cut by :func:`infer_seqlen`, the rule of LLaMA-Factory's
+supervised data processor (``llamafactory.data.processor.processor_utils.infer_seqlen``).
 """
 
 from __future__ import annotations
@@ -20,14 +20,28 @@ from .prompts import PromptFormat, encode, prompt_text, response_text
 IGNORE_INDEX = -100
 
 
+def infer_seqlen(source_len: int, target_len: int, cutoff_len: int) -> tuple[int, int]:
+    """Kept (prompt, response) lengths under ``cutoff_len``, exactly as LLaMA-Factory computes them:
+    a short response (< half the cutoff) is kept whole and the prompt cut; else a short prompt is kept
+    whole and the response cut; else both are cut in proportion to their lengths."""
+    if target_len * 2 < cutoff_len:  # truncate source
+        max_target_len = cutoff_len
+    elif source_len * 2 < cutoff_len:  # truncate target
+        max_target_len = cutoff_len - source_len
+    else:  # truncate both
+        max_target_len = int(cutoff_len * (target_len / (source_len + target_len)))
+    new_target_len = min(max_target_len, target_len)
+    max_source_len = max(cutoff_len - new_target_len, 0)
+    return min(max_source_len, source_len), new_target_len
+
+
 def tokenize_example(tokenizer: Any, row: Mapping[str, Any], fmt: PromptFormat, cutoff_len: int) -> dict[str, list[int]]:
     prompt = prompt_text(tokenizer, row, fmt)
     p_ids = encode(tokenizer, prompt, fmt.add_special_tokens())
     r_ids = encode(tokenizer, response_text(tokenizer, row, fmt, row["output"], prompt), False)
     if len(p_ids) + len(r_ids) > cutoff_len:
-        r_len = min(len(r_ids), max(cutoff_len - len(p_ids), cutoff_len // 4))
-        r_ids = r_ids[:r_len]
-        p_ids = p_ids[: cutoff_len - r_len]
+        p_len, r_len = infer_seqlen(len(p_ids), len(r_ids), cutoff_len)
+        p_ids, r_ids = p_ids[:p_len], r_ids[:r_len]
     return {"input_ids": p_ids + r_ids, "labels": [IGNORE_INDEX] * len(p_ids) + r_ids}
 
 
@@ -58,6 +72,19 @@ def lora_config(cfg: EvalConfig):
     target: Any = cfg.lora_target if cfg.lora_target == "all-linear" else [t.strip() for t in cfg.lora_target.split(",")]
     return LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       target_modules=target, task_type="CAUSAL_LM")
+
+
+def init_lora(cfg: EvalConfig, model: Any):
+    """Wrap ``model`` with fresh LoRA weights drawn under ``--seed``.
+
+    ``Trainer`` seeds only when it is built, after ``get_peft_model`` has already drawn the LoRA
+    ``A`` matrices; seeding here makes the same seed give the same adapter.
+    """
+    from peft import get_peft_model
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    return get_peft_model(model, lora_config(cfg))
 
 
 def training_arguments(cfg: EvalConfig, checkpoint_dir: str, dtype):
@@ -95,7 +122,6 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
 
     Returns the trained PEFT model and a summary (steps, tokens, seconds, loss).
     """
-    from peft import get_peft_model
     from tqdm.auto import tqdm
     from transformers import Trainer
     from transformers.trainer_utils import get_last_checkpoint
@@ -108,7 +134,7 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
         model.enable_input_require_grads()
     use_cache = model.config.use_cache
     model.config.use_cache = False  # no KV cache while training
-    model = get_peft_model(model, lora_config(cfg))
+    model = init_lora(cfg, model)
     ckpt_dir = os.path.join(output_dir, "checkpoints")
     args = training_arguments(cfg, ckpt_dir, dtype)
     trainer = Trainer(model=model, args=args, train_dataset=examples,

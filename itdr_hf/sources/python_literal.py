@@ -1,0 +1,171 @@
+"""Python-literal lines (the UCSD Steam files) parsed through the C JSON parser.
+
+:func:`ast.literal_eval` compiles each line to an AST and walks it in Python: about 10K lines/s,
+13 minutes for the 7.8M-line review file. The lines are Python ``repr`` output, which differs
+from JSON only in quoting, ``True``/``False``/``None`` and a few escapes. :func:`loads` rewrites
+just those tokens (one regex pass) and hands the line to :func:`json.loads`; anything it does
+not fully understand — an escape JSON spells differently, a tuple, a non-string key, a bare
+name, a number JSON cannot read — goes to :func:`ast.literal_eval` instead, so the result is
+always what ``literal_eval`` returns (checked by a differential test).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+# A string token (optional u prefix, single or double quotes, any escapes), or a bare word, or
+# a character JSON reads differently from Python outside strings.
+_TOKEN = re.compile(
+    r"""[uU]?'(?:[^'\\\r\n]|\\.)*'|[uU]?"(?:[^"\\\r\n]|\\.)*"|[A-Za-z_][A-Za-z_0-9]*|[()\x00]"""
+    r"""|[-+]?(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][-+]?\d+)?[\w.]*""",
+)
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_WORDS = {"True": "true", "False": "false", "None": "null"}
+# Escapes JSON reads as Python does: \\ \" \n \t \r \b \f \uXXXX. ``\'`` is handled below; any
+# other (``\x``, ``\0``, ``\/``, ``\a``, ``\N{…}``, ``\U…``, an unknown escape kept verbatim)
+# sends the line to literal_eval.
+_SAFE_ESCAPES = re.compile(r"\\(?:[\\\"ntrbf']|u(?![dD][89a-fA-F])[0-9a-fA-F]{4})")  # JSON pairs surrogates, Python does not
+_DECODER = json.JSONDecoder(strict=False)  # Python strings may hold raw TABs; JSON's strict mode forbids them
+
+
+# Tier 1 does no Python work per token (on 3.11 a regex callback or group template costs a
+# Python call per match, which is what made a tokenizer no faster than literal_eval). Escaped
+# backslashes are set aside; if no escaped quote is left, every quote is a delimiter, so the
+# line is cut with str.split on " (the "…" tokens Python writes for texts with apostrophes) and
+# then on ' — the '…' tokens' quotes become " by joining the pieces back with ". The code
+# pieces between strings get True/False/None → true/false/null and lose the u prefix, in bulk.
+# Lines with escaped quotes (texts with both quote kinds) are cut by one regex split instead.
+# Anything a bulk rewrite could get wrong is checked first, by C-level searches, and sent to
+# tier 2: an escape JSON reads differently from Python (\x, \0, \/, \N{…}, \U…, a surrogate
+# \uD800-DFFF, an unknown escape), a bare name JSON accepts but Python does not (true, false,
+# null, NaN, Infinity), a " inside a '…' token found by the quote parity. Forms only Python
+# reads (tuples, sets, int keys, 1_000, 0x1F, 1., .5, trailing commas, b''/r'') make the JSON
+# parse fail and go to tier 2 as well.
+_SPLIT = re.compile(
+    r"""(?:(')|")((?(1)[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*|[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*))(?(1)'|")"""
+)
+_UNSAFE_ESCAPE = re.compile(r"""\\(?![ntrbf"']|u(?![dD][89a-fA-F])[0-9a-fA-F]{4})""")
+_JSON_ONLY_NAMES = re.compile(r"true|false|null|NaN|Infinity")
+
+
+def _fast(line: str) -> str | None:
+    """The line as JSON text, or None where the bulk rewrite cannot be trusted."""
+    if "\x01" in line or "\x04" in line:  # the separators the bulk rewrite uses (memchr, not a regex)
+        return None
+    text = line
+    if "\\" in line:
+        text = line.replace("\\\\", "\x04")  # escaped backslashes out of the way: escapes pair left to right
+        if "\\'" in text or '\\"' in text:  # an escaped quote: the quotes no longer delimit alone
+            return _split_by_regex(line)
+        if _UNSAFE_ESCAPE.search(text):
+            return None
+        # What is left (\n, \t, \uXXXX, …) reads the same in JSON and cannot hide a quote.
+    if '"' not in text:
+        # Every ' delimits a string: a plain split finds the tokens.
+        pieces = text.split("'")
+        if not len(pieces) % 2 or not _fix_code(pieces):
+            return None
+        out = '"'.join(pieces)
+    else:
+        # "…" tokens (texts with apostrophes) and '…' tokens: split on " and then on '. Were a "
+        # inside a '…' token, the part before it would hold an odd number of ': then the regex.
+        parts = text.split('"')
+        if not len(parts) % 2:
+            return _split_by_regex(line)
+        outside = [part.split("'") for part in parts[0::2]]
+        for index, pieces in enumerate(outside):
+            if not len(pieces) % 2:
+                return _split_by_regex(line)
+            if index < len(outside) - 1 and pieces[-1][-1:] in ("u", "U"):
+                pieces[-1] = pieces[-1][:-1]  # the u of u"…"
+            if not _fix_code(pieces):
+                return None
+        parts[0::2] = ['"'.join(pieces) for pieces in outside]
+        out = '"'.join(parts)
+    return out if text is line else out.replace("\x04", "\\\\")
+
+
+def _split_by_regex(line: str) -> str | None:
+    """Tier 1 for lines with both quote kinds and escapes: tokens found by one regex split."""
+    # [code, quote, body, code, quote, body, …, code]; the quotes are dropped and every body
+    # is joined back between double quotes, as above.
+    pieces = _SPLIT.split(line)
+    del pieces[1::3]
+    bodies = "\x01".join(pieces[1::2])
+    changed = False
+    if "\\" in bodies:
+        bodies = bodies.replace("\\\\", "\x04")  # escaped backslashes out of the way: escapes pair left to right
+        if '\\"' in bodies or _UNSAFE_ESCAPE.search(bodies):
+            return None
+        bodies = bodies.replace("\\'", "'").replace("\x04", "\\\\")  # \' is not JSON; in either quote kind it is '
+        changed = True
+    if '"' in bodies:  # a raw " can only be inside a '…' token (the text held both quote kinds)
+        bodies = bodies.replace('"', '\\"')
+        changed = True
+    if changed:
+        pieces[1::2] = bodies.split("\x01")
+    if not _fix_code(pieces):
+        return None
+    return '"'.join(pieces)
+
+
+def _fix_code(pieces: list[str]) -> bool:
+    """Rewrite the code pieces (even positions) in place; False where a name JSON reads is there."""
+    code = "\x01".join(pieces[0::2])
+    if _JSON_ONLY_NAMES.search(code):
+        return False
+    code = (code.replace("True", "true").replace("False", "false").replace("None", "null")
+            .replace("u\x01", "\x01").replace("U\x01", "\x01"))
+    pieces[0::2] = code.split("\x01")
+    return True
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _token(match: re.Match) -> str:
+    text = match.group()
+    first = text[0]
+    if first in "uU" and len(text) > 1 and text[1] in "'\"":
+        text = text[1:]
+        first = text[0]
+    if first == "'":
+        body = text[1:-1]
+        if "\\" in body:
+            if _SAFE_ESCAPES.sub("", body).count("\\"):
+                raise _Unsupported
+            body = body.replace("\\'", "'")
+            if '\\"' in body:
+                raise _Unsupported
+        return '"' + body.replace('"', '\\"') + '"' if '"' in body else '"' + body + '"'
+    if first == '"':
+        if "\\" in text and _SAFE_ESCAPES.sub("", text[1:-1]).count("\\"):
+            raise _Unsupported
+        if "\\'" in text:
+            raise _Unsupported  # \' inside "…" is not JSON; rare, leave it to literal_eval
+        return text
+    if first in "-+.0123456789":
+        if _JSON_NUMBER.fullmatch(text):
+            return text
+        raise _Unsupported  # 1_000, 0x1F, 1., .5, +5, 5j: Python's own reading
+    word = _WORDS.get(text)
+    if word is None:  # another name (nan, inf, set, b'' prefix …), a tuple, a float like 1. or .5, hex …
+        raise _Unsupported
+    return word
+
+
+def loads(line: str) -> object:
+    """The value of one Python literal, exactly as :func:`ast.literal_eval` gives it."""
+    text = _fast(line)
+    if text is not None:
+        try:
+            return _DECODER.decode(text)
+        except ValueError:
+            pass
+    try:  # tier 2: token by token, for strings holding quotes or escapes JSON spells otherwise
+        return _DECODER.decode(_TOKEN.sub(_token, line))
+    except (_Unsupported, ValueError):
+        return ast.literal_eval(line)
