@@ -1,11 +1,12 @@
-"""Same-timestamp ties in a history are broken by a seeded hash, not by file order (issue 14)."""
+"""itdr_hf.index: same-timestamp ties in a history are broken by a seeded hash, not by file order
+(issue 14); the item lookup's dense integer path answers as the index's own hash lookup does."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from itdr_hf.index import Histories
+from itdr_hf.index import Histories, ItemLookup
 
 
 def batch(n_users: int = 200) -> pd.DataFrame:
@@ -31,3 +32,33 @@ def test_tie_break_is_seeded_and_deterministic_and_time_still_rules():
     assert lasts(42) != lasts(7)
     h = Histories(batch(), np.arange(200), 42)
     assert all(int(h.arrays(u).item[0]) == 5 for u in range(200))  # the earlier second comes first
+
+
+def _hash_position(index: pd.Index, item: object) -> int | None:
+    try:
+        loc = index.get_loc(item)
+    except KeyError:
+        return None
+    if isinstance(loc, slice):
+        return loc.start
+    if isinstance(loc, np.ndarray):
+        return int(np.flatnonzero(loc)[0])
+    return int(loc)
+
+
+def test_integer_ids_take_the_dense_path_with_the_same_answers():
+    ids = [7, 3, 250, 3, 0, 41]  # unsorted, a repeated id (the first wins), 0
+    items = pd.DataFrame({"title": [f"t{i}" for i in range(len(ids))]}, index=pd.Index(ids, name="item"))
+    lookup = ItemLookup(items)
+    assert lookup._dense is not None
+    for item in [*ids, 1, 249, 251, 10**9, -1, np.int32(250), np.int64(41)]:
+        assert lookup.position(item) == _hash_position(items.index, item), item
+    assert lookup.title(np.int64(3)) == "t1"
+    assert lookup.get("title", 12345, "none") == "none"
+
+
+def test_string_ids_keep_the_hash_lookup():
+    items = pd.DataFrame({"title": ["a", "b"]}, index=pd.Index(["B01", "B02"], name="item"))
+    lookup = ItemLookup(items)
+    assert lookup._dense is None
+    assert lookup.position("B02") == 1 and lookup.position("B03") is None

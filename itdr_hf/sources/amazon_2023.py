@@ -177,16 +177,18 @@ class _Reviews:
 
     def __init__(self, path: Path, config: BuildConfig) -> None:
         bad = BadLines(path, config.max_bad_line_fraction, fix=FIX)
-        users, items, rating, timestamp, lines = [], [], [], [], []
+        users, items = _Encoder(), _Encoder()
+        rating, timestamp, lines = [], [], []
         for parsed in read_jsonl(path, REVIEW_SCHEMA, bad, required=REVIEW_SCHEMA.names):
             table = parsed.table
-            users.append(table.column("user_id"))
-            items.append(table.column("parent_asin"))
+            users.add(table.column("user_id"))
+            items.add(table.column("parent_asin"))
             rating.append(table.column("rating").to_numpy())
             timestamp.append(table.column("timestamp").to_numpy() // 1000)  # ms → s
             lines.append(parsed.lines.astype(np.uint32))  # 4 bytes a review; categories have < 4G lines
-        self.users = _codes(users)
-        self.items = _codes(items)
+            del table, parsed  # the block's strings: only codes outlive it
+        self.users = users.finish()
+        self.items = items.finish()
         self.rating = np.concatenate(rating).astype(np.float32) if rating else np.zeros(0, np.float32)
         self.timestamp = np.concatenate(timestamp).astype(np.int64) if timestamp else np.zeros(0, np.int64)
         self.lines = np.concatenate(lines) if lines else np.zeros(0, np.uint32)
@@ -198,13 +200,27 @@ class _Reviews:
 
         Kept twice, the item could sit in a history and among the positives while sampled
         negatives never do: a shortcut a model would learn instead of the user's taste.
+
+        Memory: one sorted copy of the (user, item) keys finds the repeated ones; only their
+        rows are ordered by time (a full time sort plus a hash of every key cost ~45 bytes a
+        review, 3 GB on Home_and_Kitchen's 67M).
         """
         key = self.users[1].astype(np.int64) * max(len(self.items[0]), 1) + self.items[1]
-        order = np.argsort(self.timestamp, kind="stable")  # ties keep file order
-        keep = np.empty(len(key), dtype=bool)
-        keep[order] = ~pd.Series(key[order]).duplicated().to_numpy()
-        if keep.all():
+        ordered = np.sort(key)
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        del ordered
+        if not len(repeated):
             return
+        repeated = np.unique(repeated)
+        at = np.minimum(np.searchsorted(repeated, key), len(repeated) - 1)
+        rows = np.flatnonzero(repeated[at] == key)  # every row of a repeated pair, in file order
+        del at
+        # the earliest of each pair, ties in file order: a stable sort by time, then first of each key
+        order = rows[np.argsort(self.timestamp[rows], kind="stable")]
+        first = order[~pd.Series(key[order]).duplicated().to_numpy()]
+        keep = np.ones(len(key), dtype=bool)
+        keep[rows] = False
+        keep[first] = True
         self.users = (self.users[0], self.users[1][keep])
         self.items = (self.items[0], self.items[1][keep])
         self.rating, self.timestamp, self.lines = self.rating[keep], self.timestamp[keep], self.lines[keep]
@@ -214,12 +230,38 @@ def _read_reviews(path: Path, config: BuildConfig) -> _Reviews:
     return _Reviews(path, config)
 
 
-def _codes(chunks: list) -> tuple[pa.Array, np.ndarray]:
-    """Distinct ids (first-seen order) and each row's int32 code into them; the row strings are dropped."""
-    if not chunks:
-        return pa.array([], type=pa.string()), np.zeros(0, dtype=np.int32)
-    encoded = pa.chunked_array(chunks, type=pa.string()).combine_chunks().dictionary_encode()
-    return encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+class _Encoder:
+    """Each row's int32 code into the distinct ids (first-seen order), block by block.
+
+    A block keeps only its own distinct ids and its rows' codes into them, so the row strings
+    (~46 bytes a review for user and item) are never all held: items repeat within a block,
+    and the blocks' id lists are merged once at the end, in order, which gives the codes of one
+    first-seen dictionary encoding of the whole column.
+    """
+
+    def __init__(self) -> None:
+        self.distinct: list[pa.Array] = []
+        self.codes: list[np.ndarray] = []
+
+    def add(self, column: pa.ChunkedArray) -> None:
+        encoded = column.dictionary_encode()  # a chunked column shares one dictionary
+        if not len(encoded):
+            return
+        self.distinct.append(encoded.chunk(0).dictionary)
+        self.codes.append(_indices(encoded.chunks))
+
+    def finish(self) -> tuple[pa.Array, np.ndarray]:
+        if not self.distinct:
+            return pa.array([], type=pa.string()), np.zeros(0, dtype=np.int32)
+        merged = pa.chunked_array(self.distinct, type=pa.string()).dictionary_encode()
+        dictionary = merged.chunk(0).dictionary
+        codes = [_indices([m])[local] for m, local in zip(merged.chunks, self.codes)]
+        self.distinct, self.codes = [], []
+        return dictionary, np.concatenate(codes)
+
+
+def _indices(chunks: list) -> np.ndarray:
+    return np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks]).astype(np.int32, copy=False)
 
 
 def _unify(per_category: list[tuple[pa.Array, np.ndarray]]) -> tuple[pd.Index, list[np.ndarray]]:
@@ -313,9 +355,16 @@ class ReviewTexts(TextStore):
         n_items = len(items.categories)
         want_user = pd.Categorical(pairs["user"], categories=users.categories).codes.astype(np.int64)
         want_item = pd.Categorical(pairs["item"], categories=items.categories).codes.astype(np.int64)
-        wanted = np.unique((want_user * n_items + want_item)[(want_user >= 0) & (want_item >= 0)])
-        keys = users.codes.to_numpy().astype(np.int64) * n_items + items.codes.to_numpy()
-        rows = np.flatnonzero(np.isin(keys, wanted))
+        found = (want_user >= 0) & (want_item >= 0)
+        wanted = np.unique(want_user[found] * n_items + want_item[found])
+        # only rows of a wanted item get a key: a full int64 key column and np.isin over it cost
+        # ~30 bytes a review, where a per-item flag costs one
+        item_codes = items.codes.to_numpy()
+        of_item = np.zeros(n_items + 1, dtype=bool)
+        of_item[want_item[found]] = True
+        rows = np.flatnonzero(of_item[item_codes])
+        keys = users.codes.to_numpy()[rows].astype(np.int64) * n_items + item_codes[rows]
+        rows = rows[np.isin(keys, wanted)]
         domains = inter["domain"].cat.codes.to_numpy()[rows]
         out = []
         for code, (domain, path) in enumerate(self.files.items()):

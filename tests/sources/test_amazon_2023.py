@@ -346,3 +346,74 @@ def test_loose_remote_files_are_downloaded_as_is_and_linked_under_their_names(ra
 
     with pytest.raises(DataError, match="sha256 is"):
         Corrupt().locate(None, manager)
+
+
+# -- the memory-saving reader gives the rows of the plain one ---------------------------------
+
+DEMO_READ_SHA256 = "943d378133b8550e630569d27477be4f66b047e5f3ce9987348a0f560cac178f"  # before the block encoder
+
+
+def _reference_rows(root: Path) -> list[tuple]:
+    """What the reader must return, by the plainest means: every line through json.loads, a
+    user's repeats of an item reduced to the earliest (ties: the first in the file)."""
+    rows = []
+    for category in CATEGORIES:
+        best: dict = {}
+        for number, line in enumerate(lines_of(root / f"{category}.jsonl.gz"), 1):
+            r = json.loads(line)
+            row = (r["user_id"], r["parent_asin"], float(r["rating"]), r["timestamp"] // 1000, category, number)
+            key = row[:2]
+            if key not in best or row[3] < best[key][3]:
+                best[key] = row
+        rows += sorted(best.values(), key=lambda row: row[5])
+    return rows
+
+
+def test_block_encoding_and_repeat_removal_match_a_plain_reader(tmp_path, monkeypatch):
+    import functools
+
+    import itdr_hf.sources.amazon_2023 as amazon
+
+    root = make(tmp_path / "amazon", n_reviews=400, n_users=40)
+    path = root / "Video_Games.jsonl.gz"
+    lines = lines_of(path)
+    repeats = []
+    for k, shift in enumerate((-5000, 0, 7000, -5000, 0)):  # earlier, same time (file order wins), later
+        record = json.loads(lines[3 + 40 * k])
+        record["timestamp"] += shift * 1000
+        record["text"] = f"repeat {k}"
+        repeats.append(json.dumps(record).encode())
+    rewrite(path, lines[:100] + repeats[:2] + lines[100:300] + repeats[2:] + lines[300:])
+    # blocks of a few lines each: ids are encoded per block and merged
+    monkeypatch.setattr(amazon, "read_jsonl", functools.partial(read_jsonl, block_size=2000))
+    tables = read(root)
+    inter = tables.interactions
+    got = list(zip(inter["user"].tolist(), inter["item"].tolist(), inter["rating"].astype(float).tolist(),
+                   inter["timestamp"].tolist(), inter["domain"].astype(str).tolist(), tables.texts.lines.tolist()))
+    expected = _reference_rows(root)
+    assert got == expected
+    assert len(expected) < sum(len(lines_of(root / f"{c}.jsonl.gz")) for c in CATEGORIES)  # repeats were dropped
+    # the texts read back are those of the kept lines
+    pairs = inter[["user", "item"]].iloc[::7].astype(str).reset_index(drop=True)
+    fetched = tables.texts.fetch(pairs)
+    raw_lines = {c: lines_of(root / f"{c}.jsonl.gz") for c in CATEGORIES}
+    kept = {(u, i): json.loads(raw_lines[c][n - 1])["text"] for u, i, _, _, c, n in expected}
+    assert len(fetched) == len(pairs)
+    for user, item, text in fetched.itertuples(index=False):
+        assert text == " ".join(re.sub(r"<br\s*/?>", " ", kept[(user, item)], flags=re.IGNORECASE).split())
+
+
+def test_demo_read_is_unchanged_by_the_memory_work():
+    import hashlib
+
+    from itdr_hf.pipeline import demo_dir
+
+    tables = Amazon2023().read(demo_dir() / "amazon_2023", BuildConfig())
+    inter = tables.interactions
+    digest = hashlib.sha256()
+    for column in ("user", "item", "domain"):
+        digest.update("\x1f".join(map(str, inter[column].tolist())).encode())
+    digest.update(inter["rating"].to_numpy().tobytes())
+    digest.update(inter["timestamp"].to_numpy().tobytes())
+    digest.update(np.asarray(tables.texts.lines, dtype=np.int64).tobytes())
+    assert digest.hexdigest() == DEMO_READ_SHA256
