@@ -64,3 +64,28 @@ def test_eval_subset_is_fixed_and_only_in_test(real_build):
     ds = load_dataset(str(out), "rating_prediction")
     assert not any(ds["train"]["eval_subset"]) and not any(ds["validation"]["eval_subset"])
     assert sum(ds["test"]["eval_subset"]) == min(250, ds["test"].num_rows)
+
+
+def test_readme_popularity_table_matches_real_builds_under_both_samplings(real_build, ml_small, tmp_path):
+    """README quotes the popularity baseline of the real build under each negative sampling: keep it true."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from itdr_hf.baselines import popularity_cells
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    quoted = {m.group(1): (float(m.group(2)), float(m.group(3)), float(m.group(4)))
+              for m in re.finditer(r"\| (top-K, P@5|next item, Hit@1) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", readme)}
+    assert set(quoted) == {"top-K, P@5", "next item, Hit@1"}
+    pop = tmp_path / "pop"
+    build_dataset(pop, Selection(sources=("movielens_32m",), data_dir=str(ml_small), strict=True),
+                  dataclasses.replace(BuildConfig(), negative_sampling="popularity"))
+    def cells(folder):  # the card counts popularity over every config's train split, as here
+        return {c.subtask: c for c in popularity_cells(folder, sorted(d.name for d in Path(folder).iterdir() if d.is_dir()))}
+
+    uniform, popular = cells(real_build[0]), cells(pop)
+    for label, config in (("top-K, P@5", "top_k_recommendation"), ("next item, Hit@1", "next_item_recommendation")):
+        chance, u, p = quoted[label]
+        assert (round(uniform[config].chance, 3), round(uniform[config].popularity, 3), round(popular[config].popularity, 3)) \
+            == (chance, u, p), label
