@@ -130,3 +130,16 @@ def test_baselines_with_the_default_tasks_on_a_real_movielens_only_build(real_bu
     assert {("rating_prediction", "user_mean"), ("top_k_recommendation", "popularity"),
             ("next_item_recommendation", "random")} <= shown
     assert "| movielens_32m |" in captured.out and "| popularity |" in captured.out
+
+
+def test_every_real_ranked_row_can_be_permuted(real_build):
+    """--candidate-orders works on the builder's real prompts (title:category lines, a closing question)."""
+    from itdr_eval.orders import permute_row
+
+    for config in ("top_k_recommendation", "next_item_recommendation"):
+        for row in select_rows(load_split(real_build, config, "test"), "eval", None):
+            n = len(row["candidates"])
+            new = permute_row(row, list(reversed(range(n))), 0)
+            listed = new["input"].rsplit("Candidates:\n", 1)[1].splitlines()[:n]
+            assert [ln.split(". ", 1)[1].startswith(c) for ln, c in zip(listed, new["candidates"])] == [True] * n
+            assert sorted(new["input"]) == sorted(row["input"])  # the same characters, only moved

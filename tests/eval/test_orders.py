@@ -48,8 +48,22 @@ def test_permutation_rewrites_the_prompt_order_and_keeps_gold():
     nir = make_rows("next_item_recommendation", "test")[0]  # comma-separated list
     new = permute_row(nir, [4, 3, 2, 1, 0], 0)
     assert new["input"].endswith(", ".join(reversed(nir["candidates"])))
-    with pytest.raises(ValueError, match="not found in order"):
+    with pytest.raises(ValueError, match="not all found, in order"):
         permute_row({**row, "input": "no list here"}, perm, 0)
+
+
+def test_title_category_entries_move_whole_and_a_question_naming_candidates_is_not_the_list():
+    """The builder's NIR form: ``k. title:category`` lines, then a question that says "candidates"."""
+    cands = ["Holiday, The (2006)", "Bogus (1996)", "Heat (1995)"]
+    text = ("History:\n1. Heat (1995):Action|Crime\nCandidates:\n1. Holiday, The (2006):Comedy|Romance\n"
+            "2. Bogus (1996):Children|Drama\n3. Heat (1995):Action|Crime\n"
+            "Based on this history, please select the movie the user will choose next from the 3 candidates.")
+    row = {"id": "r", "input": text, "candidates": cands, "positives": ["Heat (1995)"], "messages": []}
+    new = permute_row(row, [2, 0, 1], 0)
+    assert new["input"].split("Candidates:\n")[1].splitlines()[:3] == [
+        "1. Heat (1995):Action|Crime", "2. Holiday, The (2006):Comedy|Romance", "3. Bogus (1996):Children|Drama"]
+    assert new["input"].startswith("History:\n1. Heat (1995):Action|Crime\n")  # the history is untouched
+    assert new["input"].endswith("from the 3 candidates.")
 
 
 @pytest.mark.parametrize("config", ["top_k_recommendation", "next_item_recommendation"])

@@ -28,20 +28,45 @@ from .tasks import Task
 ORDER_SEP = "#order"
 
 
-def _rewrite(text: str, candidates: Sequence[str], new_order: Sequence[str]) -> str:
-    """``text`` with the candidate titles (listed in order after 'Candidates') replaced by ``new_order``."""
-    anchor = text.lower().rfind("candidates")
-    pos = max(anchor, 0)
-    spans: list[tuple[int, int]] = []
+def _spans(text: str, candidates: Sequence[str], pos: int) -> list[tuple[int, int]] | None:
+    """Where each candidate's entry sits, in order from ``pos``: its title and, when entries are one
+    per line, the rest of its line (a ``title:category`` entry moves as a whole)."""
+    starts: list[int] = []
     for title in candidates:
         at = text.find(title, pos)
         if at < 0:
-            raise ValueError(f"candidate {title!r} not found in order in the prompt; cannot permute this row")
-        spans.append((at, at + len(title)))
+            return None
+        starts.append(at)
         pos = at + len(title)
+    spans = []
+    for i, (at, title) in enumerate(zip(starts, candidates)):
+        end = at + len(title)
+        eol = text.find("\n", end)
+        eol = len(text) if eol < 0 else eol
+        nxt = starts[i + 1] if i + 1 < len(starts) else len(text) + 1
+        spans.append((at, eol if eol < nxt else end))
+    return spans
+
+
+def _rewrite(text: str, candidates: Sequence[str], new_order: Sequence[str]) -> str:
+    """``text`` with the candidate entries (listed in order after a 'Candidates' header) in ``new_order``.
+
+    The header is the last occurrence of "candidates" after which every candidate is found in order
+    (the question after the list may say "candidates" too)."""
+    low = text.lower()
+    anchors, at = [], low.find("candidates")
+    while at >= 0:
+        anchors.append(at)
+        at = low.find("candidates", at + 1)
+    spans = next((sp for a in reversed(anchors or [0]) if (sp := _spans(text, candidates, a)) is not None), None)
+    if spans is None:
+        spans = _spans(text, candidates, 0)
+    if spans is None:
+        raise ValueError("the candidates are not all found, in order, in the prompt; cannot permute this row")
+    entry = {title: text[start:end] for (start, end), title in zip(spans, candidates)}
     out = text
     for (start, end), title in reversed(list(zip(spans, new_order))):
-        out = out[:start] + title + out[end:]
+        out = out[:start] + entry[title] + out[end:]
     return out
 
 
