@@ -1,4 +1,4 @@
-"""``itdr-build``: parse options, call :func:`itdr_hf.build.build_dataset`, print the report.
+"""``itdr-build``: parse options, call :func:`itdr_hf.assemble.build_dataset`, print the report.
 
 Every construction option comes from :class:`~itdr_hf.config.BuildConfig`; its help text is
 written there once. Heavy imports wait until after parsing, so ``--help`` is instant.
@@ -121,7 +121,7 @@ def _main(args: argparse.Namespace) -> int:
     try:
         if args.list:
             return _list()
-        from .build import build_dataset
+        from .assemble import build_dataset
         from .pipeline import Selection
         from .report import as_table
 

@@ -2,7 +2,7 @@
 
 from datasets import get_dataset_config_names, load_dataset
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.config import BuildConfig
 from itdr_hf.matrix import PAPER_CELLS
 from itdr_hf.pipeline import Selection

@@ -302,7 +302,7 @@ def test_target_user_identification_is_capped_per_domain(raw):
 def test_the_demo_builds_and_every_config_loads(tmp_path):
     import datasets
 
-    from itdr_hf.build import build_dataset
+    from itdr_hf import build_dataset
     from itdr_hf.pipeline import Selection
 
     out = tmp_path / "itdr"
