@@ -153,13 +153,13 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
-    from .matrix import PAPER_CELLS
+    from .matrix import sources_of
     from .sources import SOURCES
     from .subtasks import ordered_names
 
     print("subtasks:")
     for name in ordered_names():
-        print(f"  {name}: {', '.join(s for s in PAPER_CELLS.get(name, {}) if s in SOURCES) or '-'}")
+        print(f"  {name}: {', '.join(s for s in sources_of(name) if s in SOURCES) or '-'}")
     print("sources (folder under --data-dir: files):")
     for name in SOURCES.names():
         source = SOURCES.get(name)

@@ -63,7 +63,8 @@ class Selection:
     def source_names(self) -> list[str]:
         if self.sources is not None:
             return list(self.sources)
-        names = [s for s in paper_sources() if s in SOURCES]
+        paper = paper_sources()
+        names = [s for s in paper if s in SOURCES] + [s for s in SOURCES.names() if s not in paper]
         if self.demo:
             names = [s for s in names if SOURCES.get(s).demo_folder]
         return names

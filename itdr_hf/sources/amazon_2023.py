@@ -98,7 +98,7 @@ def category_file(root: Path, stem: str) -> Path | None:
     return Source.file_in(root, f"{stem}.jsonl.gz")
 
 
-@register_source("amazon_2023")
+@register_source
 class Amazon2023(Source):
     name = "amazon_2023"
     title = "Amazon Reviews 2023"

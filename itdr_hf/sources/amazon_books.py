@@ -127,7 +127,7 @@ def _review(summary: str, text: str) -> str:
     return summary or text
 
 
-@register_source("amazon_books")
+@register_source
 class AmazonBooks(Source):
     name = "amazon_books"
     title = "Amazon Books Reviews"

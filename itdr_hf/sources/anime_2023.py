@@ -70,7 +70,7 @@ _YEAR = re.compile(r"(19|20)\d{2}")
 _BIRTH_YEAR = re.compile(r"^\s*(\d{4})-\d{2}")
 
 
-@register_source("anime_2023")
+@register_source
 class Anime2023(Source):
     name = "anime_2023"
     title = "Anime Dataset 2023 (MyAnimeList)"

@@ -90,7 +90,7 @@ def location(text: str, granularity: str) -> str | None:
     return parts[-1] if granularity == "country" else ", ".join(parts)
 
 
-@register_source("bookcrossing")
+@register_source
 class BookCrossing(Source):
     name = "bookcrossing"
     title = "Book-Crossing"

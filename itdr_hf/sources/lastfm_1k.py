@@ -80,7 +80,7 @@ def artist_items(names: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"title": unique.astype(str)}, index=pd.Index(unique, name="item"))
 
 
-@register_source("lastfm_1k")
+@register_source
 class LastFM1K(Source):
     name = "lastfm_1k"
     title = "Last.fm 1K users"

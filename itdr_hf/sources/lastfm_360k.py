@@ -37,7 +37,7 @@ PLAYS = "usersha1-artmbid-artname-plays.tsv"
 PROFILES_360K = "usersha1-profile.tsv"
 
 
-@register_source("lastfm_360k")
+@register_source
 class LastFM360K(Source):
     name = "lastfm_360k"
     title = "Last.fm 360K users"

@@ -40,7 +40,7 @@ CATEGORIES = "tags_to_summary.csv"
 COMMENTS = ("MicroLens-100k_comment_en.txt", "MicroLens-100k_comments_en.txt")
 
 
-@register_source("microlens")
+@register_source
 class MicroLens(Source):
     name = "microlens"
     title = "MicroLens-100k"

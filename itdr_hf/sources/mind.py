@@ -46,7 +46,7 @@ NEWS = "news.tsv"
 NEWS_FIELDS = ["news", "category", "subcategory", "title", "abstract", "url", "title_entities", "abstract_entities"]
 
 
-@register_source("mind")
+@register_source
 class Mind(Source):
     name = "mind"
     title = "MIND (Microsoft News Dataset)"

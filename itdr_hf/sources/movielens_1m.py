@@ -38,7 +38,7 @@ OCCUPATIONS = [
 ]
 
 
-@register_source("movielens_1m")
+@register_source
 class MovieLens1M(Source):
     name = "movielens_1m"
     title = "MovieLens 1M"

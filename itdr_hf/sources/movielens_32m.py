@@ -61,7 +61,7 @@ def no_year(path: Path) -> Degraded:
     return Degraded(path, "title has no trailing (YYYY): year left empty")
 
 
-@register_source("movielens_32m")
+@register_source
 class MovieLens32M(Source):
     name = "movielens_32m"
     title = "MovieLens 32M"

@@ -46,7 +46,7 @@ LAYOUTS = (("interactions", "item_info"), ("dataset", "information"))
 DESCRIPTION_CHARS = 200
 
 
-@register_source("pixelrec")
+@register_source
 class PixelRec(Source):
     name = "pixelrec"
     title = "PixelRec (Pixel200K)"

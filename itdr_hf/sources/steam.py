@@ -70,7 +70,7 @@ _POSTED = re.compile(r"Posted\s+([A-Z][a-z]+)\s+(\d{1,2})(?:,\s*(\d{4}))?")
 TOP_TAGS = 5
 
 
-@register_source("steam")
+@register_source
 class Steam(Source):
     name = "steam"
     title = "Steam (UCSD)"

@@ -39,7 +39,7 @@ MAX_FEATURES = 8
 _NO = {"False", "None", "", "'no'", "u'no'", "'none'", "u'none'"}
 
 
-@register_source("yelp")
+@register_source
 class Yelp(Source):
     name = "yelp"
     title = "Yelp Open Dataset"

@@ -57,12 +57,13 @@ STOPWORDS = frozenset(
 )
 
 
-@register_subtask("interest_recognition")
+@register_subtask
 class InterestRecognition(Subtask):
     name = "interest_recognition"
     abbr = "IR"
     root = UIU
     title = "Interest recognition"
+    answer = "text"
     features = {"reference_provenance": datasets.Value("string")}
 
     def unsupported(self, index: SourceIndex) -> str | None:

@@ -29,12 +29,13 @@ from .common import trim
 PROVENANCE = "derived:tui-v2"
 
 
-@register_subtask("target_user_identification")
+@register_subtask
 class TargetUserIdentification(Subtask):
     name = "target_user_identification"
     abbr = "TUI"
     root = UIU
     title = "Target user identification"
+    answer = "text"
     split_unit = "item"
     features = {"reference_provenance": datasets.Value("string")}
 
