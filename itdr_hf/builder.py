@@ -115,7 +115,7 @@ class Itdr(datasets.ArrowBasedBuilder):
         references: ReferenceConfig | None = None,
         subtasks: tuple[str, ...] | None = None,
         cells: list[Cell] | None = None,
-    ) -> "Itdr":
+    ) -> Itdr:
         """A builder for ``config_name``; ``cells`` (the whole build's, already generated) spare it the pipeline run."""
         build = build or BuildConfig()
         selection = Selection(subtasks=subtasks or (), sources=sources, data_dir=data_dir, demo=demo, strict=strict)

@@ -12,7 +12,7 @@ import os
 import re
 import signal
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .config import BuildConfig, help_with_default
 from .references.config import ReferenceConfig

@@ -86,14 +86,14 @@ class Plan:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     skipped_lines: list[dict] = field(default_factory=list)
     sources: dict[str, dict] = field(default_factory=dict)  # per source: rows read, rows dropped, absent inputs
-    references: "ReferenceConfig | None" = None  # who wrote the IR/TUI references (for the card)
+    references: ReferenceConfig | None = None  # who wrote the IR/TUI references (for the card)
 
 
 def demo_dir() -> Path:
     return Path(str(resources.files("itdr_hf.demo")))
 
 
-def source_dir(source: Source, selection: Selection, dl_manager: "DownloadManager | None") -> Path:
+def source_dir(source: Source, selection: Selection, dl_manager: DownloadManager | None) -> Path:
     if selection.demo:
         folder = demo_dir() / source.demo_folder if source.demo_folder else None
         if folder is None or source.find_in(folder) is None:
@@ -124,8 +124,8 @@ def input_fingerprint(source: Source, root: Path) -> str:
 def run(
     selection: Selection,
     config: BuildConfig,
-    dl_manager: "DownloadManager | None" = None,
-    references: "ReferenceConfig | None" = None,
+    dl_manager: DownloadManager | None = None,
+    references: ReferenceConfig | None = None,
     workers: int = 1,
 ) -> Plan:
     """Read the selected sources and generate their cells; ``workers`` > 1 generates cells in parallel."""
@@ -271,7 +271,7 @@ def _generate(todo: list[tuple[str, str]], indexes: dict, config: BuildConfig, w
     return cells
 
 
-def with_references(cells: list[Cell], references: "ReferenceConfig") -> list[Cell]:
+def with_references(cells: list[Cell], references: ReferenceConfig) -> list[Cell]:
     """Cells with LLM-written references where they have a ``reference_provenance`` column."""
     from .references import write_references
 

@@ -7,7 +7,7 @@ build instead of silently writing an empty string into 195K prompts.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import jinja2
@@ -22,7 +22,7 @@ def _root(subtask: str) -> str:
     return str(own) if own is not None else str(resources.files("itdr_hf.builders"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(root: str | None = None) -> jinja2.Environment:
     root = root or str(resources.files("itdr_hf.builders"))
     env = jinja2.Environment(
@@ -37,7 +37,7 @@ def environment(root: str | None = None) -> jinja2.Environment:
     return env
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(subtask: str, part: str) -> jinja2.Template:
     return environment(_root(subtask)).get_template(f"{subtask}/{part}.j2")
 
@@ -46,7 +46,7 @@ def render(subtask: str, part: str, **context: object) -> str:
     return template(subtask, part).render(**context).strip()
 
 
-@lru_cache(maxsize=None)
+@cache
 def variables(subtask: str, part: str) -> frozenset[str]:
     """The names a template reads, so a render can be memoised on just those values."""
     env = environment(_root(subtask))

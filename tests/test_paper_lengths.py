@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from itdr_hf.card import length_unit
-from itdr_hf.paper import PAPER_LENGTHS
 from itdr_hf.config import BuildConfig
+from itdr_hf.paper import PAPER_LENGTHS
 from itdr_hf.pipeline import Selection, run
 from itdr_hf.report import cell_stats
 

@@ -367,7 +367,7 @@ class ReviewTexts(TextStore):
         rows = rows[np.isin(keys, wanted)]
         domains = inter["domain"].cat.codes.to_numpy()[rows]
         out = []
-        for code, (domain, path) in enumerate(self.files.items()):
+        for code, path in enumerate(self.files.values()):
             mine = rows[domains == code]
             if not len(mine):
                 continue

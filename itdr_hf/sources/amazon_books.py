@@ -59,8 +59,14 @@ CITATION = """@misc{bakhet2022amazonbooks,
   pages={43--52}, year={2015}
 }"""
 
-BOOKS = ["Title", "description", "authors", "image", "previewLink", "publisher", "publishedDate", "infoLink", "categories", "ratingsCount"]
-RATINGS = ["Id", "Title", "Price", "User_id", "profileName", "review/helpfulness", "review/score", "review/time", "review/summary", "review/text"]
+BOOKS = [
+    "Title", "description", "authors", "image", "previewLink", "publisher", "publishedDate", "infoLink", "categories",
+    "ratingsCount",
+]
+RATINGS = [
+    "Id", "Title", "Price", "User_id", "profileName", "review/helpfulness", "review/score", "review/time",
+    "review/summary", "review/text",
+]
 _YEAR = re.compile(r"\d{4}")
 
 

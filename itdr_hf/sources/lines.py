@@ -101,7 +101,7 @@ def open_text(path: Path, encoding: str = "utf-8", errors: str = "strict"):
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
         return gzip.open(path, "rt", encoding=encoding, errors=errors, newline="")
-    return open(path, "rt", encoding=encoding, errors=errors, newline="")
+    return open(path, encoding=encoding, errors=errors, newline="")
 
 
 def iter_raw_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, bytes]]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from ..paper import ORDER
 from .base import SUBTASKS, UII, UIU, Example, Subtask, register_subtask
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in {"base", "common"} and not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
-
-from ..paper import ORDER
 
 
 def ordered_names() -> list[str]:
