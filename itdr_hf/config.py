@@ -151,6 +151,3 @@ class BuildConfig:
         payload = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    @classmethod
-    def help_of(cls, name: str) -> str:
-        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}[name]

@@ -2,7 +2,7 @@
 
 Imports inside functions and under ``TYPE_CHECKING`` are how a module defers a dependency, so only
 the imports that run when a module is loaded count: a cycle among those makes the import order
-matter, which is how ``lines.py`` and ``textio.py`` once depended on which one a caller imported first.
+matter, which is how two reader modules (``sources/lines.py``, ``sources/textio.py``) once depended on which one a caller imported first.
 """
 
 from __future__ import annotations

@@ -201,10 +201,6 @@ class ReferenceConfig:
         payload["model"] = self.model_label
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
-    @classmethod
-    def help_of(cls, name: str) -> str:
-        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}[name]
-
     # -- command line ---------------------------------------------------------------------------
 
     @classmethod

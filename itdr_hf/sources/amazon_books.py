@@ -41,10 +41,10 @@ import pyarrow.csv as pacsv
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines
+from ..readers.delimited import parse_numbers, read_csv_strings
 from ..tables import SourceTables, TextStore
 from .base import Source, register_source
-from .lines import BadLines
-from .textio import parse_numbers, read_csv_strings
 
 CITATION = """@misc{bakhet2022amazonbooks,
   title={Amazon Books Reviews},

@@ -40,11 +40,11 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import BuildConfig
+from ..readers.budget import BadLines
+from ..readers.delimited import drop_unreadable_rows, parse_numbers, read_csv_strings
 from ..tables import CATEGORICAL, NUMERIC, AttributeSpec, SourceTables
 from .base import Source, register_source
 from .bookcrossing import location
-from .lines import BadLines
-from .textio import drop_unreadable_rows, parse_numbers, read_csv_strings
 
 CITATION = """@misc{uddin2023anime,
   title={Anime Dataset 2023},

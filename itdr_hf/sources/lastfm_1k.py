@@ -29,9 +29,10 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from ..config import BuildConfig
+from ..readers.budget import BadLines
+from ..readers.delimited import read_tsv_strings
 from ..tables import CATEGORICAL, NUMERIC, AttributeSpec, SourceTables
 from .base import RemoteArchive, Source, register_source
-from .lines import BadLines, read_tsv_strings
 
 CELMA = """@book{celma2010music,
   title={Music Recommendation and Discovery: The Long Tail, Long Fail, and Long Play in the Digital Music Space},

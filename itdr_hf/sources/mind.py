@@ -37,9 +37,10 @@ import pyarrow.compute as pc
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines
+from ..readers.delimited import read_tsv_strings
 from ..tables import SourceTables
 from .base import RemoteArchive, Source, register_source
-from .lines import BadLines, read_tsv_strings
 
 BEHAVIORS = "behaviors.tsv"
 NEWS = "news.tsv"

@@ -25,10 +25,10 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import BuildConfig
+from ..readers.budget import BadLines, Degraded
+from ..readers.delimited import read_csv_table
 from ..tables import FrameTextStore, SourceTables
 from .base import RemoteArchive, Source, has_rows, register_source
-from .lines import BadLines, Degraded
-from .textio import read_csv_table
 
 HARPER_KONSTAN = """@article{harper2015movielens,
   title={The MovieLens Datasets: History and Context},

@@ -55,10 +55,11 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines, BadValue, Degraded
+from ..readers.jsonl import Interner, LineTextStore, iter_numbered
+from ..readers.opening import require_file
 from ..tables import FrameTextStore, SourceTables
 from .base import Source, register_source
-from .lines import BadLines, BadValue, Degraded, Interner, LineTextStore, iter_numbered
-from .textio import require_file
 from .yelp import _epoch
 
 REVIEWS = "steam_reviews.json.gz"

@@ -28,10 +28,11 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines, BadValue
+from ..readers.jsonl import Interner, LineTextStore, iter_numbered
+from ..readers.opening import require_file
 from ..tables import SourceTables
 from .base import Source, register_source
-from .lines import BadLines, BadValue, Interner, LineTextStore, iter_numbered
-from .textio import require_file
 
 REVIEWS = "yelp_academic_dataset_review.json"
 BUSINESSES = "yelp_academic_dataset_business.json"
