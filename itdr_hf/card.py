@@ -146,18 +146,15 @@ class CardOptions:
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         """Add one ``--card-<field>`` flag per field, with the field's help text."""
-        group = parser.add_argument_group("dataset card")
-        for f in dataclasses.fields(cls):
-            flag = "--card-" + f.name.replace("_", "-")
-            help_text = f.metadata["help"].replace("%", "%%")
-            if f.type in (bool, "bool"):
-                group.add_argument(flag, dest=f"card_{f.name}", action="store_true", default=f.default, help=help_text)
-            else:
-                group.add_argument(flag, dest=f"card_{f.name}", default=f.default, help=help_text)
+        from .options import add_flags
+
+        add_flags(parser.add_argument_group("dataset card"), cls, prefix="card_", show_default=False, bool_action="store_true")
 
     @classmethod
     def from_arguments(cls, args: argparse.Namespace) -> CardOptions:
-        return cls(**{f.name: getattr(args, f"card_{f.name}") for f in dataclasses.fields(cls)})
+        from .options import from_flags
+
+        return from_flags(cls, args, prefix="card_")
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,6 @@ from typing import Any
 from .errors import ConfigError
 
 
-def help_with_default(help: str, default: Any) -> str:
-    """An option's help with its default appended once: not when the help already says it, nor ``None``.
-
-    Escapes ``%``, which argparse treats as a format character.
-    """
-    text = help if default is None or "Default:" in help else f"{help} Default: {default}."
-    return text.replace("%", "%%")
-
-
 def option(default: Any, help: str, **kwargs: Any) -> Any:
     return field(default=default, metadata={"help": help, **kwargs})
 
