@@ -62,8 +62,11 @@ def test_rows_match_the_schema(subtask, source):
             assert row["input"] and row["output"] and row["instruction"]
             assert row["messages"][0] == {"role": "user", "content": f"{row['instruction']}\n\n{row['input']}"}
             assert row["messages"][1] == {"role": "assistant", "content": row["output"]}
-            assert row["eval_subset"] is (split == "test" and row["eval_subset"])
+            assert isinstance(row["eval_subset"], bool) and (split == "test" or not row["eval_subset"])
             assert "{{" not in row["input"] and "{%" not in row["input"]
+    # the evaluation subset: exactly eval_subset_size of the test rows (all of them in a smaller cell)
+    test = result.rows["test"]
+    assert sum(r["eval_subset"] for r in test) == min(BuildConfig().eval_subset_size, len(test))
 
 
 @pytest.mark.parametrize("subtask, source", CELLS)
