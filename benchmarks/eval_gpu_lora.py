@@ -126,7 +126,9 @@ def packed_batches(seqs, pack_len: int, device):
     lab: list[int] = []
 
     def emit():
-        t = lambda x: torch.tensor([x], dtype=torch.long, device=device)
+        def t(x):
+            return torch.tensor([x], dtype=torch.long, device=device)
+
         # use_cache=False matters: transformers only derives the block-diagonal mask from
         # position_ids when there is no attention_mask and no KV cache
         return ({"input_ids": t(row), "position_ids": t(pos), "labels": t(lab), "use_cache": False}, len(row), len(row))

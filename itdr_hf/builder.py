@@ -6,7 +6,10 @@ skips the per-example Python encoding that took half of the MovieLens 32M build 
 
 There is no loading script (datasets ≥ 4 refuses them): the builder runs here, in
 ``itdr-build``, and the export step writes its Parquet output in the Hub layout that
-``load_dataset`` reads. It can also be driven directly::
+``load_dataset`` reads. ``itdr-build`` generates the cells once (:func:`itdr_hf.pipeline.run`)
+and hands them to the builder of every config (``cells=``), which picks its subtask's cells; this
+class is the one place that defines the features, splits and configs. Driven directly, without
+``cells``, it runs the pipeline itself::
 
     builder = Itdr.from_options("rating_prediction", build=BuildConfig(seed=1), data_dir="ml-32m")
     builder.download_and_prepare()
@@ -23,11 +26,13 @@ from dataclasses import dataclass, field
 
 import datasets
 import pyarrow as pa
+from datasets.utils.py_utils import classproperty
 
 from . import __version__
+from .cells import Cell
 from .config import BuildConfig
 from .features import ALL, features_for
-from .pipeline import Plan, Selection, run, selection_fingerprint
+from .pipeline import Selection, run, selection_fingerprint
 from .references.config import ReferenceConfig
 from .splits import SPLITS
 from .subtasks import SUBTASKS, ordered_names
@@ -76,10 +81,25 @@ def _configs() -> list[ItdrConfig]:
 
 class Itdr(datasets.ArrowBasedBuilder):
     BUILDER_CONFIG_CLASS = ItdrConfig
-    BUILDER_CONFIGS = _configs()
     DEFAULT_CONFIG_NAME = "rating_prediction"
 
     config: ItdrConfig
+
+    # Computed on each use rather than once at import, so a subtask registered later (a plugin,
+    # a test) has a config like the paper's seven.
+    @classproperty
+    @classmethod
+    def BUILDER_CONFIGS(cls) -> list[ItdrConfig]:  # noqa: N802 - the name datasets reads
+        return _configs()
+
+    @classproperty
+    @classmethod
+    def builder_configs(cls) -> dict[str, ItdrConfig]:
+        return {config.name: config for config in _configs()}
+
+    def __init__(self, *args, cells: list[Cell] | None = None, **kwargs) -> None:
+        self._given_cells = cells
+        super().__init__(*args, **kwargs)
 
     @classmethod
     def from_options(
@@ -94,7 +114,9 @@ class Itdr(datasets.ArrowBasedBuilder):
         cache_dir: str | None = None,
         references: ReferenceConfig | None = None,
         subtasks: tuple[str, ...] | None = None,
-    ) -> "Itdr":
+        cells: list[Cell] | None = None,
+    ) -> Itdr:
+        """A builder for ``config_name``; ``cells`` (the whole build's, already generated) spare it the pipeline run."""
         build = build or BuildConfig()
         selection = Selection(subtasks=subtasks or (), sources=sources, data_dir=data_dir, demo=demo, strict=strict)
         return cls(
@@ -108,6 +130,7 @@ class Itdr(datasets.ArrowBasedBuilder):
             strict=strict,
             references=references,
             subtasks=subtasks,
+            cells=cells,
         )
 
     def _info(self) -> datasets.DatasetInfo:
@@ -120,15 +143,26 @@ class Itdr(datasets.ArrowBasedBuilder):
         )
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        self.plan: Plan = run(self.config.selection(), self.config.build, dl_manager, self.config.references)
+        if self._given_cells is None:
+            self.cells = run(self.config.selection(), self.config.build, dl_manager, self.config.references).cells
+        else:
+            self.cells = cells_of(self.config.name, self._given_cells)
         return [datasets.SplitGenerator(name=split, gen_kwargs={"split": split}) for split in SPLITS]
 
     def _generate_tables(self, split: str):
         schema = features_for(self.config.name).arrow_schema
-        for number, cell in enumerate(self.plan.cells):
+        for number, cell in enumerate(self.cells):
             rows = cell.rows[split]
             if rows:
                 yield (0, number), pa.Table.from_pylist(rows, schema=schema)
+
+
+def cells_of(config_name: str, cells: list[Cell]) -> list[Cell]:
+    """A config's cells: its subtask's, or for ``all`` every cell, by subtask in the paper's order."""
+    if config_name != ALL:
+        return [c for c in cells if c.subtask == config_name]
+    order = {name: position for position, name in enumerate(ordered_names())}
+    return sorted(cells, key=lambda c: order[c.subtask])
 
 
 def build_hash(selection: Selection, build: BuildConfig, references: ReferenceConfig | None = None) -> str:

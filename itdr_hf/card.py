@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .baselines import popularity_cells
 from .errors import ItdrError
 from .matrix import PAPER_CELLS, paper_count
+from .paper import PAPER, PAPER_LENGTHS
 from .splits import SPLITS
 
 if TYPE_CHECKING:  # imported where used, so `itdr-build --help` (which adds the card flags) stays instant
@@ -37,26 +38,6 @@ if TYPE_CHECKING:  # imported where used, so `itdr-build --help` (which adds the
 logger = logging.getLogger(__name__)
 
 PAPER_TOKENIZER = "deepseek-ai/DeepSeek-V3"
-
-# (subtask, source) → (avg input tokens, avg output tokens) as the paper reports them (SPEC §3);
-# cells the paper gives no lengths for are absent.
-PAPER_LENGTHS: dict[tuple[str, str], tuple[float | None, float | None]] = {
-    ("rating_prediction", "movielens_32m"): (162.32, 3.0),
-    ("rating_prediction", "bookcrossing"): (78, 1.0),
-    ("rating_prediction", "anime_2023"): (120, 1.0),
-    ("rating_prediction", "yelp"): (324, 1.0),
-    ("top_k_recommendation", "amazon_2023"): (435, 265),
-    ("top_k_recommendation", "movielens_32m"): (208, 109),
-    ("cross_domain_recommendation", "amazon_2023"): (652, 314),
-    ("next_item_recommendation", "movielens_32m"): (306.52, 9.3),
-    ("user_attribute_prediction", "movielens_1m"): (310, 18.3),
-    ("interest_recognition", "amazon_books"): (1675, 107),
-    # Issue 14's notes: Steam IR output ~358; MovieLens TUI output 238.53, and its input 0.65x of a
-    # measured 79.6, i.e. ~122.5 (reconstructed from that ratio, to about a token).
-    ("interest_recognition", "steam"): (None, 358),
-    ("target_user_identification", "movielens_32m"): (122.5, 238.53),
-}
-
 
 def paper_lengths_text(subtask: str, source: str) -> str:
     """The paper's "input / output" tokens of a cell, "?" for a half it gives none, "not given" for none."""
@@ -67,15 +48,20 @@ def paper_lengths_text(subtask: str, source: str) -> str:
 
 
 def paper_matrix() -> list[dict]:
-    """All 33 cells of the paper with its count and lengths, for the card."""
+    """Every cell of the paper with its count and lengths, for the card."""
     return [
-        {"subtask": t, "source": s, "count": n, "lengths": paper_lengths_text(t, s)}
-        for t, cells in PAPER_CELLS.items()
-        for s, n in cells.items()
+        {"subtask": c.subtask, "source": c.source, "count": c.count, "lengths": paper_lengths_text(c.subtask, c.source)}
+        for c in PAPER
     ]
 
 
-PROVENANCE_TASKS = ("interest_recognition", "target_user_identification")
+def provenance_tasks() -> tuple[str, ...]:
+    """The subtasks whose answers say who wrote them (a ``reference_provenance`` column)."""
+    from .subtasks import SUBTASKS, ordered_names
+
+    return tuple(n for n in ordered_names() if "reference_provenance" in SUBTASKS.get(n).features)
+
+
 # What each column means, shown under every config of the card (docs/SCHEMA.md is the long form;
 # tests/test_card.py checks that every column a build has is described here and named there).
 FIELD_MEANINGS: dict[str, str] = {
@@ -160,18 +146,15 @@ class CardOptions:
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         """Add one ``--card-<field>`` flag per field, with the field's help text."""
-        group = parser.add_argument_group("dataset card")
-        for f in dataclasses.fields(cls):
-            flag = "--card-" + f.name.replace("_", "-")
-            help_text = f.metadata["help"].replace("%", "%%")
-            if f.type in (bool, "bool"):
-                group.add_argument(flag, dest=f"card_{f.name}", action="store_true", default=f.default, help=help_text)
-            else:
-                group.add_argument(flag, dest=f"card_{f.name}", default=f.default, help=help_text)
+        from .options import add_flags
+
+        add_flags(parser.add_argument_group("dataset card"), cls, prefix="card_", show_default=False, bool_action="store_true")
 
     @classmethod
     def from_arguments(cls, args: argparse.Namespace) -> CardOptions:
-        return cls(**{f.name: getattr(args, f"card_{f.name}") for f in dataclasses.fields(cls)})
+        from .options import from_flags
+
+        return from_flags(cls, args, prefix="card_")
 
 
 @dataclass(frozen=True)
@@ -265,7 +248,7 @@ def collect_cells(folder: Path, configs: Iterable[str], unit: LengthUnit) -> lis
                     t["eval"] += bool(cols["eval_subset"][i])
                     t["inp"] += inputs[i]
                     t["out"] += outputs[i]
-                    if provenance is not None and task in PROVENANCE_TASKS:
+                    if provenance is not None and task in provenance_tasks():
                         t["prov"][provenance[i] or "(missing)"] += 1
     cells = []
     for (task, source), t in tallies.items():
@@ -328,7 +311,7 @@ def write_card(
     cells = collect_cells(folder, configs, unit)
     _add_metadata(folder, data, options, context.get("sources") or [])
     by_config = {c: [cell for cell in cells if c == "all" or cell.subtask == c] for c in configs}
-    provenance = [cell for cell in cells if cell.subtask in PROVENANCE_TASKS]
+    provenance = [cell for cell in cells if cell.subtask in provenance_tasks()]
     card = render_card(
         data,
         template,

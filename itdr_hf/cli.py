@@ -1,4 +1,4 @@
-"""``itdr-build``: parse options, call :func:`itdr_hf.build.build_dataset`, print the report.
+"""``itdr-build``: parse options, call :func:`itdr_hf.assemble.build_dataset`, print the report.
 
 Every construction option comes from :class:`~itdr_hf.config.BuildConfig`; its help text is
 written there once. Heavy imports wait until after parsing, so ``--help`` is instant.
@@ -7,14 +7,14 @@ written there once. Heavy imports wait until after parsing, so ``--help`` is ins
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import re
 import signal
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
-from .config import BuildConfig, help_with_default
+from .config import BuildConfig
+from .options import add_flags, from_flags
 from .references.config import ReferenceConfig
 
 
@@ -64,14 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         help="Processes generating cells in parallel; the output is identical for any number. Default: CPUs, at most 4.",
     )
     group = parser.add_argument_group("construction options (defaults follow the paper)")
-    for f in dataclasses.fields(BuildConfig):
-        flag = "--" + f.name.replace("_", "-")
-        help_text = help_with_default(f.metadata.get("help", ""), f.default)
-        if f.type in ("bool", bool):
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
-        else:
-            kind = {"int": int, "float": float, "str": str}.get(str(f.type), type(f.default))
-            group.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=f.metadata.get("choices"), help=help_text)
+    add_flags(group, BuildConfig)
     ReferenceConfig.add_arguments(parser)
     from .card import CardOptions
 
@@ -121,11 +114,11 @@ def _main(args: argparse.Namespace) -> int:
     try:
         if args.list:
             return _list()
-        from .build import build_dataset
+        from .assemble import build_dataset
         from .pipeline import Selection
         from .report import as_table
 
-        config = BuildConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(BuildConfig)})
+        config = from_flags(BuildConfig, args)
         sources = _names(args.sources, "--sources")
         selection = Selection(
             subtasks=_names(args.subtasks, "--subtasks") or (),
@@ -153,13 +146,13 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
-    from .matrix import PAPER_CELLS
+    from .matrix import sources_of
     from .sources import SOURCES
     from .subtasks import ordered_names
 
     print("subtasks:")
     for name in ordered_names():
-        print(f"  {name}: {', '.join(s for s in PAPER_CELLS.get(name, {}) if s in SOURCES) or '-'}")
+        print(f"  {name}: {', '.join(s for s in sources_of(name) if s in SOURCES) or '-'}")
     print("sources (folder under --data-dir: files):")
     for name in SOURCES.names():
         source = SOURCES.get(name)

@@ -16,15 +16,6 @@ from typing import Any
 from .errors import ConfigError
 
 
-def help_with_default(help: str, default: Any) -> str:
-    """An option's help with its default appended once: not when the help already says it, nor ``None``.
-
-    Escapes ``%``, which argparse treats as a format character.
-    """
-    text = help if default is None or "Default:" in help else f"{help} Default: {default}."
-    return text.replace("%", "%%")
-
-
 def option(default: Any, help: str, **kwargs: Any) -> Any:
     return field(default=default, metadata={"help": help, **kwargs})
 
@@ -151,6 +142,3 @@ class BuildConfig:
         payload = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    @classmethod
-    def help_of(cls, name: str) -> str:
-        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}[name]

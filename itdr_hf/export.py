@@ -29,7 +29,7 @@ def drop_empty_splits(info: datasets.DatasetInfo) -> list[str]:
     return kept
 
 
-def place_parquet(prepared: Path, config_name: str, dest: Path, splits: list[str] = list(SPLITS)) -> dict[str, list[Path]]:
+def place_parquet(prepared: Path, config_name: str, dest: Path, splits: tuple[str, ...] | list[str] = SPLITS) -> dict[str, list[Path]]:
     """Move the builder's Parquet shards of one config into ``dest/<config>/`` under Hub names."""
     placed: dict[str, list[Path]] = {}
     (dest / config_name).mkdir(parents=True, exist_ok=True)

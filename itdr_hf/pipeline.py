@@ -1,8 +1,8 @@
 """From source names and options to generated cells, with the reasons for every skipped cell.
 
-Reading a source and generating a cell are memoised for the life of the process, keyed by
-everything they depend on, so building the seven subtask configs and ``all`` reads each raw
-file once and generates each cell once.
+One call reads each selected source once and generates each cell once; the ``datasets``
+builder of every config is then handed these cells (:mod:`itdr_hf.assemble`), so nothing is
+cached between calls.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class Selection:
     def source_names(self) -> list[str]:
         if self.sources is not None:
             return list(self.sources)
-        names = [s for s in paper_sources() if s in SOURCES]
+        paper = paper_sources()
+        names = [s for s in paper if s in SOURCES] + [s for s in SOURCES.names() if s not in paper]
         if self.demo:
             names = [s for s in names if SOURCES.get(s).demo_folder]
         return names
@@ -85,14 +86,14 @@ class Plan:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     skipped_lines: list[dict] = field(default_factory=list)
     sources: dict[str, dict] = field(default_factory=dict)  # per source: rows read, rows dropped, absent inputs
-    references: "ReferenceConfig | None" = None  # who wrote the IR/TUI references (for the card)
+    references: ReferenceConfig | None = None  # who wrote the IR/TUI references (for the card)
 
 
 def demo_dir() -> Path:
     return Path(str(resources.files("itdr_hf.demo")))
 
 
-def source_dir(source: Source, selection: Selection, dl_manager: "DownloadManager | None") -> Path:
+def source_dir(source: Source, selection: Selection, dl_manager: DownloadManager | None) -> Path:
     if selection.demo:
         folder = demo_dir() / source.demo_folder if source.demo_folder else None
         if folder is None or source.find_in(folder) is None:
@@ -106,21 +107,9 @@ def source_dir(source: Source, selection: Selection, dl_manager: "DownloadManage
     return source.locate(None, dl_manager)
 
 
-_SOURCE_CACHE: dict[tuple, SourceIndex] = {}
-_CELL_CACHE: dict[tuple, Cell] = {}
-
-
-def clear_caches() -> None:
-    _SOURCE_CACHE.clear()
-    _CELL_CACHE.clear()
-
-
 def load_source(name: str, root: Path, config: BuildConfig) -> SourceIndex:
-    key = (name, str(root.resolve()), input_fingerprint(SOURCES.get(name)(), root), config.fingerprint())
-    if key not in _SOURCE_CACHE:
-        logger.info("reading %s from %s", name, root)
-        _SOURCE_CACHE[key] = SourceIndex(SOURCES.get(name)().read(root, config))
-    return _SOURCE_CACHE[key]
+    logger.info("reading %s from %s", name, root)
+    return SourceIndex(SOURCES.get(name)().read(root, config))
 
 
 def input_fingerprint(source: Source, root: Path) -> str:
@@ -135,8 +124,8 @@ def input_fingerprint(source: Source, root: Path) -> str:
 def run(
     selection: Selection,
     config: BuildConfig,
-    dl_manager: "DownloadManager | None" = None,
-    references: "ReferenceConfig | None" = None,
+    dl_manager: DownloadManager | None = None,
+    references: ReferenceConfig | None = None,
     workers: int = 1,
 ) -> Plan:
     """Read the selected sources and generate their cells; ``workers`` > 1 generates cells in parallel."""
@@ -154,20 +143,19 @@ def run(
             if selection.strict:
                 raise
             indexes[name] = str(exc)
-    keyed: list[tuple[str, str, tuple | None]] = []
+    todo: list[tuple[str, str]] = []
     for subtask, source in wanted:
         index = indexes[source]
         reason = index if isinstance(index, str) else SUBTASKS.get(subtask)().unsupported(index)
         if reason:
             plan.skipped.append((subtask, source, reason))
             continue
-        keyed.append((subtask, source, (subtask, source, id(index), config.fingerprint())))
-    _generate_missing([(t, s, k) for t, s, k in keyed if k not in _CELL_CACHE], indexes, config, workers)
-    for subtask, source, key in keyed:
-        if _CELL_CACHE[key].size == 0:
+        todo.append((subtask, source))
+    for (subtask, source), cell in zip(todo, _generate(todo, indexes, config, workers)):
+        if cell.size == 0:
             plan.skipped.append((subtask, source, "no user or item meets the subtask's minimums"))
             continue
-        plan.cells.append(_CELL_CACHE[key])
+        plan.cells.append(cell)
     if references is not None and references.enabled:
         plan.cells = with_references(plan.cells, references)
     if not plan.cells:
@@ -251,11 +239,12 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=5)
 
 
-def _generate_missing(todo: list, indexes: dict, config: BuildConfig, workers: int) -> None:
-    """Generate cells into the cache. Cells are independent (each has its own seeded RNG), so
+def _generate(todo: list[tuple[str, str]], indexes: dict, config: BuildConfig, workers: int) -> list[Cell]:
+    """The cells of ``todo``, in its order. Cells are independent (each has its own seeded RNG), so
     forked worker processes, which share the read sources copy-on-write, give the same rows as
     one process does; without ``fork`` (Windows, macOS defaults) generation stays sequential."""
     progress = tqdm(total=len(todo), desc="cells", unit="cell", disable=None)
+    cells: list[Cell] = []
     if workers > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
         _FORKED_INDEXES.update({k: v for k, v in indexes.items() if not isinstance(v, str)})
         context = multiprocessing.get_context("fork")
@@ -263,9 +252,9 @@ def _generate_missing(todo: list, indexes: dict, config: BuildConfig, workers: i
             max_workers=min(workers, len(todo)), mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
         )
         try:
-            futures = [(key, pool.submit(_make_forked_cell, subtask, source, config)) for subtask, source, key in todo]
-            for key, future in futures:
-                _CELL_CACHE[key] = future.result()
+            futures = [pool.submit(_make_forked_cell, subtask, source, config) for subtask, source in todo]
+            for future in futures:
+                cells.append(future.result())
                 progress.update()
         except BaseException:
             _kill_workers(pool)  # Ctrl-C, SIGTERM or a failed cell: the other cells are not wanted any more
@@ -274,27 +263,19 @@ def _generate_missing(todo: list, indexes: dict, config: BuildConfig, workers: i
             pool.shutdown(wait=True, cancel_futures=True)
             _FORKED_INDEXES.clear()
     else:
-        for subtask, source, key in todo:
+        for subtask, source in todo:
             progress.set_postfix_str(f"{subtask}/{source}")
-            _CELL_CACHE[key] = make_cell(subtask, indexes[source], config)
+            cells.append(make_cell(subtask, indexes[source], config))
             progress.update()
     progress.close()
+    return cells
 
 
-def with_references(cells: list[Cell], references: "ReferenceConfig") -> list[Cell]:
-    """Cells with LLM-written references where they have a ``reference_provenance`` column, memoised like
-    the cells, so the builder's one run per config asks the writer (and prints its summary) once."""
+def with_references(cells: list[Cell], references: ReferenceConfig) -> list[Cell]:
+    """Cells with LLM-written references where they have a ``reference_provenance`` column."""
     from .references import write_references
 
-    keys = [("references", id(cell), references.fingerprint(), str(references.cache_path())) for cell in cells]
-    missing = [(cell, key) for cell, key in zip(cells, keys) if key not in _CELL_CACHE]
-    if missing:
-        used = _CELL_CACHE.setdefault(("reference-keys", references.fingerprint()), [])  # one export per build
-        written, summary = write_references([cell for cell, _ in missing], references, export_also=used)
-        used.extend(summary.keys)
-        for (_, key), done in zip(missing, written):
-            _CELL_CACHE[key] = done
-    return [_CELL_CACHE[key] for key in keys]
+    return write_references(cells, references)[0]
 
 
 def selection_fingerprint(selection: Selection, config: BuildConfig) -> str:

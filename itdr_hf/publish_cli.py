@@ -53,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"itdr-publish: error: {exc}", file=sys.stderr)
         return 2
     if result.tag:
-        print(f'released {options.repo_id} {result.tag}: load_dataset("{options.repo_id}", "{result.plan.configs[0]}", revision="{result.tag}")')
+        load = f'load_dataset("{options.repo_id}", "{result.plan.configs[0]}", revision="{result.tag}")'
+        print(f"released {options.repo_id} {result.tag}: {load}")
     return 0
 
 

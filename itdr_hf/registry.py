@@ -1,12 +1,15 @@
 """Explicit name → class registries for sources and subtasks.
 
-A decorator registers a name once; an unknown name fails with the list of known ones, so a
-typo on the command line is answered with the fix rather than a KeyError.
+``@register`` on a class registers it under its own ``name`` attribute (the one line a new
+source or subtask module needs); ``register("name")`` still names it explicitly. A name is
+registered once; an unknown name fails with the list of known ones, so a typo on the command line
+is answered with the fix rather than a KeyError.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 from .errors import ConfigError
 
@@ -18,7 +21,10 @@ class Registry(Generic[T]):
         self.kind = kind
         self._items: dict[str, T] = {}
 
-    def register(self, name: str) -> Callable[[T], T]:
+    def register(self, name: str | T) -> T | Callable[[T], T]:
+        if not isinstance(name, str):  # used bare: @register on a class with a ``name``
+            return self.register(name.name)(name)
+
         def decorator(obj: T) -> T:
             if name in self._items:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
@@ -26,6 +32,10 @@ class Registry(Generic[T]):
             return obj
 
         return decorator
+
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (a plugin or a test that registered something for a while)."""
+        self._items.pop(name, None)
 
     def get(self, name: str) -> T:
         try:

@@ -80,7 +80,10 @@ def as_table(
     from .card import PAPER_LENGTHS
 
     tokens = any(s.avg_input_tokens is not None for s in stats)
-    header = f"{'subtask':<28} {'source':<16} {'train':>6} {'val':>5} {'test':>5} {'eval':>5} {'total':>6} {'paper':>6} {'in w':>6} {'out w':>6}"
+    header = (
+        f"{'subtask':<28} {'source':<16} {'train':>6} {'val':>5} {'test':>5} {'eval':>5} {'total':>6} {'paper':>6} "
+        f"{'in w':>6} {'out w':>6}"
+    )
     if tokens:
         header += f" {'in tok':>7} {'paper':>6} {'out tok':>7} {'paper':>6}"
     lines = [header, "-" * len(header)]

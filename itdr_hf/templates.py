@@ -1,4 +1,5 @@
-"""Jinja2 templates of each subtask, loaded from the package's ``builders/<subtask>/`` folder.
+"""Jinja2 templates of each subtask, loaded from the package's ``builders/<subtask>/`` folder, or
+from the folder a subtask class names in ``templates`` (a subtask defined outside this package).
 
 Templates render with ``StrictUndefined``: a variable a generator forgot to pass fails the
 build instead of silently writing an empty string into 195K prompts.
@@ -6,18 +7,26 @@ build instead of silently writing an empty string into 195K prompts.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import jinja2
 from jinja2 import meta
 
 
-@lru_cache(maxsize=None)
-def environment() -> jinja2.Environment:
-    root = resources.files("itdr_hf.builders")
+def _root(subtask: str) -> str:
+    """The folder whose ``<subtask>/<part>.j2`` files are the subtask's templates."""
+    from .subtasks import SUBTASKS
+
+    own = SUBTASKS.get(subtask).templates if subtask in SUBTASKS else None
+    return str(own) if own is not None else str(resources.files("itdr_hf.builders"))
+
+
+@cache
+def environment(root: str | None = None) -> jinja2.Environment:
+    root = root or str(resources.files("itdr_hf.builders"))
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+        loader=jinja2.FileSystemLoader(root),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
         trim_blocks=True,
@@ -28,19 +37,19 @@ def environment() -> jinja2.Environment:
     return env
 
 
-@lru_cache(maxsize=None)
+@cache
 def template(subtask: str, part: str) -> jinja2.Template:
-    return environment().get_template(f"{subtask}/{part}.j2")
+    return environment(_root(subtask)).get_template(f"{subtask}/{part}.j2")
 
 
 def render(subtask: str, part: str, **context: object) -> str:
     return template(subtask, part).render(**context).strip()
 
 
-@lru_cache(maxsize=None)
+@cache
 def variables(subtask: str, part: str) -> frozenset[str]:
     """The names a template reads, so a render can be memoised on just those values."""
-    env = environment()
+    env = environment(_root(subtask))
     source = env.loader.get_source(env, f"{subtask}/{part}.j2")[0]
     return frozenset(meta.find_undeclared_variables(env.parse(source)))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.config import BuildConfig
 from itdr_hf.pipeline import Selection, demo_dir
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from datasets import get_dataset_config_names, load_dataset
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.builder import Itdr, build_hash
 from itdr_hf.config import BuildConfig
 from itdr_hf.errors import ConfigError, DataError, ItdrError, SourceUnavailable
@@ -127,3 +127,29 @@ def test_parallel_cell_generation_gives_the_same_bytes(demo_build, tmp_path):
     again = tmp_path / "parallel"
     build_dataset(again, Selection(sources=MOVIELENS, demo=True, strict=True), BuildConfig(), workers=2)
     assert digests(again) == digests(demo_build)
+
+
+def test_a_build_reads_each_source_once_and_hands_its_cells_to_every_config(tmp_path, monkeypatch):
+    """The seven subtask configs and ``all`` used to rerun the pipeline each (nine runs, held together
+    by caches keyed by object ids); now one run generates the cells and each builder picks its own."""
+    import itdr_hf.pipeline as pipeline
+
+    reads: list[str] = []
+    real_load = pipeline.load_source
+    monkeypatch.setattr(pipeline, "load_source", lambda name, *a: reads.append(name) or real_load(name, *a))
+    selection = Selection(sources=MOVIELENS, demo=True, strict=True)
+    result = build_dataset(tmp_path / "out", selection, BuildConfig(cap_per_cell=20, cap_per_domain=5))
+    assert sorted(reads) == sorted(MOVIELENS)
+    assert list(result.configs) == CONFIGS
+
+
+def test_a_builder_given_cells_does_not_run_the_pipeline(tmp_path, monkeypatch):
+    import itdr_hf.pipeline as pipeline
+
+    plan = pipeline.run(Selection(sources=("movielens_32m",), demo=True), BuildConfig(cap_per_cell=20, cap_per_domain=5))
+    monkeypatch.setattr(pipeline, "load_source", lambda *a: pytest.fail("the pipeline ran again"))
+    builder = Itdr.from_options("all", sources=("movielens_32m",), demo=True, cache_dir=str(tmp_path), cells=plan.cells)
+    builder.download_and_prepare(output_dir=str(tmp_path / "prepared"))
+    rows = builder.as_dataset()
+    assert sum(ds.num_rows for ds in rows.values()) == sum(c.size for c in plan.cells)
+    assert {r["task"] for r in rows["train"]} == {c.subtask for c in plan.cells}

@@ -197,15 +197,16 @@ def test_card_options_make_the_card_tokenizer_flag():
     assert "DeepSeek-V3" in parser.format_help() and "whitespace words" in parser.format_help()
 
 
-def test_card_lists_all_33_paper_cells_with_count_and_lengths(demo_build):
+def test_card_lists_all_paper_cells_with_count_and_lengths(demo_build):
     from itdr_hf.card import paper_matrix
+    from itdr_hf.paper import PAPER
 
     cells = paper_matrix()
-    assert len(cells) == 33
+    assert len(cells) == len(PAPER)
     text = (demo_build / "README.md").read_text(encoding="utf-8")
-    section = text.split("### The paper's 33 cells", 1)[1]
-    rows = [line for line in section.splitlines() if line.startswith("| `")][:33]
-    assert len(rows) == 33
+    section = text.split(f"### The paper's {len(PAPER)} cells", 1)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")][: len(PAPER)]
+    assert len(rows) == len(PAPER)
     assert "| `top_k_recommendation` | `microlens` | 6250 | not given |" in rows
     assert "| `interest_recognition` | `steam` | 6228 | ? / 358 |" in rows
     assert "| `next_item_recommendation` | `movielens_32m` | 6250 | 306.52 / 9.3 |" in rows

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.cli import main
 from itdr_hf.config import BuildConfig
 from itdr_hf.errors import ConfigError

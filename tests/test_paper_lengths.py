@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from itdr_hf.card import PAPER_LENGTHS, length_unit
+from itdr_hf.card import length_unit
 from itdr_hf.config import BuildConfig
-from itdr_hf.pipeline import Selection, clear_caches, run
+from itdr_hf.paper import PAPER_LENGTHS
+from itdr_hf.pipeline import Selection, run
 from itdr_hf.report import cell_stats
 
 # (subtask, which lengths the paper's figure pins down for MovieLens 32M)
@@ -28,11 +29,7 @@ def deepseek():
 
 
 def test_movielens_lengths_match_the_paper_in_its_tokenizer(ml_small, deepseek, capsys):
-    clear_caches()
-    try:
-        plan = run(Selection(subtasks=tuple(CHECKED), sources=("movielens_32m",), data_dir=str(ml_small)), BuildConfig())
-    finally:
-        clear_caches()
+    plan = run(Selection(subtasks=tuple(CHECKED), sources=("movielens_32m",), data_dir=str(ml_small)), BuildConfig())
     stats = {s.subtask: s for s in (cell_stats(c, deepseek) for c in plan.cells)}
     assert set(stats) == set(CHECKED)
     lines, bad = [f"{'cell':<28} {'in':>7} {'paper':>7} {'ratio':>6} {'out':>7} {'paper':>7} {'ratio':>6}"], []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.cli import main
 from itdr_hf.config import BuildConfig
 from itdr_hf.errors import DataError
@@ -90,11 +90,8 @@ def test_the_budget_counts_unknown_items_exactly(ml32m_copy):
     dropped = movies.pop(1)
     (ml32m_copy / "movies.csv").write_text("\n".join(movies) + "\n")
     count = int((ratings["movieId"] == int(dropped.split(",")[0])).sum())
-    from itdr_hf.pipeline import clear_caches, run
+    from itdr_hf.pipeline import run
 
-    clear_caches()
     run(_selection(ml32m_copy), BuildConfig(max_bad_line_fraction=count / len(ratings)))
-    clear_caches()
     with pytest.raises(DataError, match=f"{count:,} of {len(ratings):,} interactions"):
         run(_selection(ml32m_copy), BuildConfig(max_bad_line_fraction=(count - 1) / len(ratings)))
-    clear_caches()

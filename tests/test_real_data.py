@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 from datasets import load_dataset
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.config import BuildConfig
 from itdr_hf.pipeline import Selection
 

@@ -1,6 +1,8 @@
 import pytest
 
 from itdr_hf.errors import ConfigError
+from itdr_hf.matrix import paper_sources
+from itdr_hf.paper import ORDER
 from itdr_hf.registry import Registry
 from itdr_hf.sources import SOURCES
 from itdr_hf.subtasks import SUBTASKS
@@ -21,9 +23,19 @@ def test_double_registration_is_refused():
         registry.register("a")(2)
 
 
-def test_movielens_sources_and_subtasks_are_registered():
-    assert {"movielens_32m", "movielens_1m"} <= set(SOURCES.names())
-    assert {
-        "rating_prediction", "top_k_recommendation", "next_item_recommendation",
-        "user_attribute_prediction", "target_user_identification",
-    } <= set(SUBTASKS.names())
+def test_the_papers_sources_and_subtasks_are_registered():
+    assert set(SOURCES.names()) == set(paper_sources())
+    assert set(SUBTASKS.names()) == set(ORDER)
+
+
+def test_a_class_registers_under_its_own_name_with_one_line():
+    registry: Registry[type] = Registry("widget")
+
+    @registry.register
+    class Gadget:
+        name = "gadget"
+
+    assert registry.get("gadget") is Gadget
+    registry.unregister("gadget")
+    with pytest.raises(ConfigError, match="unknown widget 'gadget'"):
+        registry.get("gadget")

@@ -13,18 +13,38 @@ def test_unit_hash_is_stable_and_uniform():
     assert not np.array_equal(u, unit_hash(ids, 43, "src", "user"))
 
 
-def test_string_and_integer_ids_both_hash():
-    assert unit_hash(np.array(["a", "b"]), 1).shape == (2,)
-    assert unit_hash(np.array(["a"]), 1)[0] == unit_hash(np.array(["a"]), 1)[0]
+def test_string_and_integer_ids_both_hash_by_value_not_position():
+    pair = unit_hash(np.array(["a", "b"]), 1)
+    assert pair.shape == (2,) and pair[0] != pair[1]
+    assert unit_hash(np.array(["b", "a", "c"]), 1)[1] == pair[0]
+    ints = unit_hash(np.array([7, 8]), 1)
+    assert ints[0] != ints[1] and unit_hash(np.array([9, 8]), 1)[1] == ints[1]
 
 
-def test_split_of_is_the_same_in_every_subtask():
+def test_a_units_split_depends_on_the_unit_alone_not_on_its_pool():
     ids = np.arange(10_000)
     config = BuildConfig()
     codes = split_of(ids, config, "src", "user")
-    assert np.bincount(codes, minlength=3).tolist() == np.bincount(split_of(ids, config, "src", "user"), minlength=3).tolist()
+    subset = ids[::7]
+    assert np.array_equal(split_of(subset, config, "src", "user"), codes[::7])
     shares = np.bincount(codes) / len(ids)
     assert np.allclose(shares, [0.8, 0.1, 0.1], atol=0.02)
+
+
+def test_a_user_is_in_the_same_split_in_every_subtask():
+    """No leakage across subtasks: a test user of one subtask is never a training user of another."""
+    from itdr_hf.pipeline import Selection, run
+
+    subtasks = ("rating_prediction", "top_k_recommendation", "next_item_recommendation")  # user-unit subtasks
+    plan = run(Selection(subtasks=subtasks, sources=("movielens_32m",), demo=True), BuildConfig())
+    split_of_user: dict[str, str] = {}
+    shared = 0
+    for cell in plan.cells:
+        for split, rows in cell.rows.items():
+            for row in rows:
+                shared += row["user_id"] in split_of_user
+                assert split_of_user.setdefault(row["user_id"], split) == split, row["id"]
+    assert shared > 50
 
 
 def test_capped_cells_are_split_exactly_and_stay_in_their_pool():

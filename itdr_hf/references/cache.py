@@ -100,10 +100,6 @@ class ReferenceCache:
                  entry.answer, entry.row_id, created),
             )
 
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM answers WHERE key = ?", (key,))
-
     def __len__(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import help_with_default
 from ..errors import ConfigError
+from ..options import add_flags, from_flags
 
 WRITERS = ("derived", "openai", "transformers")
 ON_FAILURE = ("fail", "keep-derived")
@@ -201,31 +201,17 @@ class ReferenceConfig:
         payload["model"] = self.model_label
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
-    @classmethod
-    def help_of(cls, name: str) -> str:
-        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}[name]
-
     # -- command line ---------------------------------------------------------------------------
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         """Add one ``--reference-<field>`` flag per field, with the field's help text."""
         group = parser.add_argument_group("reference writer (LLM-written IR/TUI references; default: derived)")
-        for f in dataclasses.fields(cls):
-            flag = f"--reference-{_flag(f.name)}"
-            dest = f"reference_{f.name}"
-            help_text = help_with_default(f.metadata.get("help", ""), f.default)
-            if isinstance(f.default, bool):
-                group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
-            else:
-                kind = f.metadata.get("type") or type(f.default)
-                group.add_argument(
-                    flag, dest=dest, type=kind, default=f.default, choices=f.metadata.get("choices"), help=help_text
-                )
+        add_flags(group, cls, prefix="reference_")
 
     @classmethod
     def from_arguments(cls, args: argparse.Namespace) -> ReferenceConfig:
-        return cls(**{f.name: getattr(args, f"reference_{f.name}") for f in dataclasses.fields(cls)})
+        return from_flags(cls, args, prefix="reference_")
 
 
 def _flag(name: str) -> str:

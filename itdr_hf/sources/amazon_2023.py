@@ -26,7 +26,7 @@ category's file stem). Timestamps become seconds. An item's ``categories`` are t
 the ``store``) and ``Manufacturer``, the attributes a shopper would name.
 
 Why it reads the way it does: a category is up to tens of GB, so review texts are never held.
-One streaming pass (:mod:`.jsonl_fast`: zlib in a thread, pyarrow's JSON parser) keeps per
+One streaming pass (:mod:`itdr_hf.readers.jsonl`: zlib in a thread, pyarrow's JSON parser) keeps per
 review only its ids (pandas categoricals: int32 codes + one copy of each id string), rating,
 time and line number; :class:`ReviewTexts` reads the few reviews a subtask shows in a second
 pass. Bad lines are skipped and counted (``max_bad_line_fraction``).
@@ -48,10 +48,10 @@ import pyarrow.compute as pc
 
 from ..config import BuildConfig
 from ..errors import ConfigError, DataError
+from ..readers.budget import BadLines
+from ..readers.jsonl import iter_lines_at, read_jsonl
 from ..tables import SourceTables, TextStore
 from .base import RemoteFile, Source, register_source
-from .jsonl_fast import iter_lines_at, read_jsonl
-from .lines import BadLines
 
 HOU_2024 = """@article{hou2024bridging,
   title={Bridging Language and Items for Retrieval and Recommendation},
@@ -98,7 +98,7 @@ def category_file(root: Path, stem: str) -> Path | None:
     return Source.file_in(root, f"{stem}.jsonl.gz")
 
 
-@register_source("amazon_2023")
+@register_source
 class Amazon2023(Source):
     name = "amazon_2023"
     title = "Amazon Reviews 2023"
@@ -367,7 +367,7 @@ class ReviewTexts(TextStore):
         rows = rows[np.isin(keys, wanted)]
         domains = inter["domain"].cat.codes.to_numpy()[rows]
         out = []
-        for code, (domain, path) in enumerate(self.files.items()):
+        for code, path in enumerate(self.files.values()):
             mine = rows[domains == code]
             if not len(mine):
                 continue

@@ -41,10 +41,10 @@ import pyarrow.csv as pacsv
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines
+from ..readers.delimited import parse_numbers, read_csv_strings
 from ..tables import SourceTables, TextStore
 from .base import Source, register_source
-from .lines import BadLines
-from .textio import parse_numbers, read_csv_strings
 
 CITATION = """@misc{bakhet2022amazonbooks,
   title={Amazon Books Reviews},
@@ -59,8 +59,14 @@ CITATION = """@misc{bakhet2022amazonbooks,
   pages={43--52}, year={2015}
 }"""
 
-BOOKS = ["Title", "description", "authors", "image", "previewLink", "publisher", "publishedDate", "infoLink", "categories", "ratingsCount"]
-RATINGS = ["Id", "Title", "Price", "User_id", "profileName", "review/helpfulness", "review/score", "review/time", "review/summary", "review/text"]
+BOOKS = [
+    "Title", "description", "authors", "image", "previewLink", "publisher", "publishedDate", "infoLink", "categories",
+    "ratingsCount",
+]
+RATINGS = [
+    "Id", "Title", "Price", "User_id", "profileName", "review/helpfulness", "review/score", "review/time",
+    "review/summary", "review/text",
+]
 _YEAR = re.compile(r"\d{4}")
 
 
@@ -127,7 +133,7 @@ def _review(summary: str, text: str) -> str:
     return summary or text
 
 
-@register_source("amazon_books")
+@register_source
 class AmazonBooks(Source):
     name = "amazon_books"
     title = "Amazon Books Reviews"

@@ -40,11 +40,11 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import BuildConfig
+from ..readers.budget import BadLines
+from ..readers.delimited import drop_unreadable_rows, parse_numbers, read_csv_strings
 from ..tables import CATEGORICAL, NUMERIC, AttributeSpec, SourceTables
 from .base import Source, register_source
 from .bookcrossing import location
-from .lines import BadLines
-from .textio import drop_unreadable_rows, parse_numbers, read_csv_strings
 
 CITATION = """@misc{uddin2023anime,
   title={Anime Dataset 2023},
@@ -70,7 +70,7 @@ _YEAR = re.compile(r"(19|20)\d{2}")
 _BIRTH_YEAR = re.compile(r"^\s*(\d{4})-\d{2}")
 
 
-@register_source("anime_2023")
+@register_source
 class Anime2023(Source):
     name = "anime_2023"
     title = "Anime Dataset 2023 (MyAnimeList)"

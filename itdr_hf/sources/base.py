@@ -71,6 +71,8 @@ class Source:
     # A file with only a header counts as absent.
     optional_files: ClassVar[dict[str, str]] = {}
     alternative_files: ClassVar[str] = ""  # another accepted set of files, named in the missing-files error
+    # Cells beyond the paper's matrix (itdr_hf/paper.py): further subtasks built from this source.
+    subtasks: ClassVar[tuple[str, ...]] = ()
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
         raise NotImplementedError

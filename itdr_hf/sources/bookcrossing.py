@@ -49,11 +49,12 @@ import pyarrow.compute as pc
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines
+from ..readers.delimited import drop_unreadable_rows, parse_numbers, read_csv_strings
+from ..readers.opening import sniff_encoding
 from ..tables import CATEGORICAL, NUMERIC, AttributeSpec, SourceTables
 from .amazon_books import python_list
 from .base import Source, register_source
-from .lines import BadLines
-from .textio import drop_unreadable_rows, parse_numbers, read_csv_strings, sniff_encoding
 
 ZIEGLER = """@inproceedings{ziegler2005improving,
   title={Improving Recommendation Lists Through Topic Diversification},
@@ -90,7 +91,7 @@ def location(text: str, granularity: str) -> str | None:
     return parts[-1] if granularity == "country" else ", ".join(parts)
 
 
-@register_source("bookcrossing")
+@register_source
 class BookCrossing(Source):
     name = "bookcrossing"
     title = "Book-Crossing"

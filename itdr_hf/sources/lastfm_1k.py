@@ -29,9 +29,10 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from ..config import BuildConfig
+from ..readers.budget import BadLines
+from ..readers.delimited import read_tsv_strings
 from ..tables import CATEGORICAL, NUMERIC, AttributeSpec, SourceTables
 from .base import RemoteArchive, Source, register_source
-from .lines import BadLines, read_tsv_strings
 
 CELMA = """@book{celma2010music,
   title={Music Recommendation and Discovery: The Long Tail, Long Fail, and Long Play in the Digital Music Space},
@@ -80,7 +81,7 @@ def artist_items(names: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"title": unique.astype(str)}, index=pd.Index(unique, name="item"))
 
 
-@register_source("lastfm_1k")
+@register_source
 class LastFM1K(Source):
     name = "lastfm_1k"
     title = "Last.fm 1K users"

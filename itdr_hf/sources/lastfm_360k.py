@@ -28,16 +28,17 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from ..config import BuildConfig
+from ..readers.budget import BadLines
+from ..readers.delimited import read_tsv_strings
 from ..tables import SourceTables
 from .base import RemoteArchive, Source, register_source
 from .lastfm_1k import ATTRIBUTES, CELMA, LICENSE, artist_items, read_profiles
-from .lines import BadLines, read_tsv_strings
 
 PLAYS = "usersha1-artmbid-artname-plays.tsv"
 PROFILES_360K = "usersha1-profile.tsv"
 
 
-@register_source("lastfm_360k")
+@register_source
 class LastFM360K(Source):
     name = "lastfm_360k"
     title = "Last.fm 360K users"

@@ -29,10 +29,11 @@ import pyarrow as pa
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines, Degraded
+from ..readers.delimited import iter_split_lines, read_csv_table, seconds
+from ..readers.opening import iter_raw_lines, require_file
 from ..tables import FrameTextStore, SourceTables
 from .base import Source, register_source
-from .lines import BadLines, Degraded, iter_raw_lines, iter_split_lines, seconds
-from .textio import read_csv_table, require_file
 
 PAIRS = "MicroLens-100k_pairs.csv"
 TITLES = "MicroLens-100k_title_en.csv"
@@ -40,7 +41,7 @@ CATEGORIES = "tags_to_summary.csv"
 COMMENTS = ("MicroLens-100k_comment_en.txt", "MicroLens-100k_comments_en.txt")
 
 
-@register_source("microlens")
+@register_source
 class MicroLens(Source):
     name = "microlens"
     title = "MicroLens-100k"

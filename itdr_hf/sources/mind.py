@@ -37,16 +37,17 @@ import pyarrow.compute as pc
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines
+from ..readers.delimited import read_tsv_strings
 from ..tables import SourceTables
 from .base import RemoteArchive, Source, register_source
-from .lines import BadLines, read_tsv_strings
 
 BEHAVIORS = "behaviors.tsv"
 NEWS = "news.tsv"
 NEWS_FIELDS = ["news", "category", "subcategory", "title", "abstract", "url", "title_entities", "abstract_entities"]
 
 
-@register_source("mind")
+@register_source
 class Mind(Source):
     name = "mind"
     title = "MIND (Microsoft News Dataset)"

@@ -21,11 +21,12 @@ import pyarrow as pa
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines
+from ..readers.delimited import read_csv_table, read_separated_lines
+from ..readers.opening import sniff_encoding
 from ..tables import CATEGORICAL, AttributeSpec, SourceTables
 from .base import RemoteArchive, Source, register_source
-from .lines import BadLines
 from .movielens_32m import HARPER_KONSTAN, no_year, split_genres, title_year
-from .textio import read_csv_table, read_separated_lines, sniff_encoding
 
 AGE_GROUPS = {
     "1": "Under 18", "18": "18-24", "25": "25-34", "35": "35-44", "45": "45-49", "50": "50-55", "56": "56+",
@@ -38,7 +39,7 @@ OCCUPATIONS = [
 ]
 
 
-@register_source("movielens_1m")
+@register_source
 class MovieLens1M(Source):
     name = "movielens_1m"
     title = "MovieLens 1M"

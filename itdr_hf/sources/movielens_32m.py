@@ -25,10 +25,10 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import BuildConfig
+from ..readers.budget import BadLines, Degraded
+from ..readers.delimited import read_csv_table
 from ..tables import FrameTextStore, SourceTables
 from .base import RemoteArchive, Source, has_rows, register_source
-from .lines import BadLines, Degraded
-from .textio import read_csv_table
 
 HARPER_KONSTAN = """@article{harper2015movielens,
   title={The MovieLens Datasets: History and Context},
@@ -61,7 +61,7 @@ def no_year(path: Path) -> Degraded:
     return Degraded(path, "title has no trailing (YYYY): year left empty")
 
 
-@register_source("movielens_32m")
+@register_source
 class MovieLens32M(Source):
     name = "movielens_32m"
     title = "MovieLens 32M"

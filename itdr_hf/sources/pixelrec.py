@@ -36,17 +36,18 @@ import pyarrow as pa
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines
+from ..readers.delimited import read_csv_table, seconds
+from ..readers.opening import require_file
 from ..tables import SourceTables
 from .base import Source, register_source
-from .lines import BadLines, seconds
-from .textio import read_csv_table, require_file
 
 SUBSET = "Pixel200K.csv"
 LAYOUTS = (("interactions", "item_info"), ("dataset", "information"))
 DESCRIPTION_CHARS = 200
 
 
-@register_source("pixelrec")
+@register_source
 class PixelRec(Source):
     name = "pixelrec"
     title = "PixelRec (Pixel200K)"

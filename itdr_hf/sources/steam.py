@@ -55,10 +55,11 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines, BadValue, Degraded
+from ..readers.jsonl import Interner, LineTextStore, iter_numbered
+from ..readers.opening import require_file
 from ..tables import FrameTextStore, SourceTables
 from .base import Source, register_source
-from .lines import BadLines, BadValue, Degraded, Interner, LineTextStore, iter_numbered
-from .textio import require_file
 from .yelp import _epoch
 
 REVIEWS = "steam_reviews.json.gz"
@@ -70,7 +71,7 @@ _POSTED = re.compile(r"Posted\s+([A-Z][a-z]+)\s+(\d{1,2})(?:,\s*(\d{4}))?")
 TOP_TAGS = 5
 
 
-@register_source("steam")
+@register_source
 class Steam(Source):
     name = "steam"
     title = "Steam (UCSD)"

@@ -28,10 +28,11 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import DataError
+from ..readers.budget import BadLines, BadValue
+from ..readers.jsonl import Interner, LineTextStore, iter_numbered
+from ..readers.opening import require_file
 from ..tables import SourceTables
 from .base import Source, register_source
-from .lines import BadLines, BadValue, Interner, LineTextStore, iter_numbered
-from .textio import require_file
 
 REVIEWS = "yelp_academic_dataset_review.json"
 BUSINESSES = "yelp_academic_dataset_business.json"
@@ -39,7 +40,7 @@ MAX_FEATURES = 8
 _NO = {"False", "None", "", "'no'", "u'no'", "'none'", "u'none'"}
 
 
-@register_source("yelp")
+@register_source
 class Yelp(Source):
     name = "yelp"
     title = "Yelp Open Dataset"

@@ -5,25 +5,16 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from ..paper import ORDER
 from .base import SUBTASKS, UII, UIU, Example, Subtask, register_subtask
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in {"base", "common"} and not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
-# The paper's order (SPEC §1), used for configs, cards and reports.
-ORDER = (
-    "rating_prediction",
-    "top_k_recommendation",
-    "cross_domain_recommendation",
-    "next_item_recommendation",
-    "user_attribute_prediction",
-    "interest_recognition",
-    "target_user_identification",
-)
-
 
 def ordered_names() -> list[str]:
+    """The paper's subtasks in its order, then any other registered subtask by name."""
     known = SUBTASKS.names()
     return [n for n in ORDER if n in known] + [n for n in known if n not in ORDER]
 

@@ -3,7 +3,10 @@
 A generator is pure: normalised tables, the build config and a seeded RNG in; examples out.
 It chooses which users (or items) get an example through :func:`~itdr_hf.splits.choose_units`,
 so capping and leakage-free splitting are the same for every subtask, and hands the template
-variables and ground truth to the shared renderer; it never formats prompt text itself.
+variables and ground truth to the shared renderer, which renders ``builders/<name>/*.j2``.
+Most generators pass only data; two also pass pre-written text the templates insert as is (the
+derived interest summary of interest recognition, the audience description of target user
+identification), because those answers are prose built from the data.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ class Subtask:
     abbr: ClassVar[str]
     root: ClassVar[str]
     title: ClassVar[str]
+    # What the answer is, for scoring (itdr-eval's task table must agree; tests/eval/test_tasks_match.py):
+    # "rating" | "ranking" | "choice" | "attributes" | "text".
+    answer: ClassVar[str]
+    # Cells beyond the paper's matrix (itdr_hf/paper.py): further sources this subtask is built from.
+    sources: ClassVar[tuple[str, ...]] = ()
+    # A folder holding ``<name>/{instruction,input,question,output}.j2``; None: the package's ``builders/``.
+    templates: ClassVar[str | None] = None
     split_unit: ClassVar[str] = "user"
     # In a source made of several domains (Amazon 2023 categories), generate inside each domain
     # alone (histories, candidates and negatives from one category) with ``cap_per_domain`` each.

@@ -13,7 +13,7 @@ def candidates_with_negatives(
     index: SourceIndex,
     rng: np.random.Generator,
     positives: list,
-    history: "pd.DataFrame | History",
+    history: pd.DataFrame | History,
     n_negatives: int,
     mode: str,
     domain: str | None = None,

@@ -64,12 +64,13 @@ def domain_label(domain: str) -> str:
     return domain.replace("_", " ")
 
 
-@register_subtask("cross_domain_recommendation")
+@register_subtask
 class CrossDomainRecommendation(Subtask):
     name = "cross_domain_recommendation"
     abbr = "CDR"
     root = UII
     title = "Cross-domain recommendation"
+    answer = "ranking"
     features = RANKING_FEATURES
 
     def unsupported(self, index: SourceIndex) -> str | None:

@@ -57,12 +57,13 @@ STOPWORDS = frozenset(
 )
 
 
-@register_subtask("interest_recognition")
+@register_subtask
 class InterestRecognition(Subtask):
     name = "interest_recognition"
     abbr = "IR"
     root = UIU
     title = "Interest recognition"
+    answer = "text"
     features = {"reference_provenance": datasets.Value("string")}
 
     def unsupported(self, index: SourceIndex) -> str | None:
@@ -79,7 +80,10 @@ class InterestRecognition(Subtask):
                 f"ir_dislike_threshold ({config.ir_dislike_threshold}) must be below like_threshold ({config.like_threshold})"
             )
         reviewed = _sides(_reviewed(index), tables, config)
-        counts = reviewed.groupby(["user", "side"], observed=True).size().unstack(fill_value=0).reindex(columns=["liked", "disliked"], fill_value=0)
+        counts = (
+            reviewed.groupby(["user", "side"], observed=True).size().unstack(fill_value=0)
+            .reindex(columns=["liked", "disliked"], fill_value=0)
+        )
         eligible = counts.index[(counts["liked"] >= config.ir_liked) & (counts["disliked"] >= config.ir_disliked)].to_numpy()
         users, splits = choose_units(eligible, config, tables.name, "user", rng)
         chosen = _choose_pairs(reviewed[reviewed["user"].isin(users)], users, config, rng)
@@ -135,7 +139,8 @@ def _reviewed(index: SourceIndex) -> pd.DataFrame:
 def _sides(reviewed: pd.DataFrame, tables, config: BuildConfig) -> pd.DataFrame:
     """Label each reviewed pair ``liked`` or ``disliked``; pairs in between are dropped."""
     if tables.has_ratings:
-        value, like, dislike = reviewed["rating"], tables.like_cutoff(config.like_threshold), tables.like_cutoff(config.ir_dislike_threshold)
+        value = reviewed["rating"]
+        like, dislike = tables.like_cutoff(config.like_threshold), tables.like_cutoff(config.ir_dislike_threshold)
     else:
         # The percentile of the weight among the user's reviewed items; ties share a rank.
         ranks = reviewed.groupby("user", observed=True)["weight"].rank(method="average")

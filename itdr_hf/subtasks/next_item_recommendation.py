@@ -30,12 +30,13 @@ def history_length(config: BuildConfig, source: str) -> int:
     return config.nir_history or HISTORY_BY_SOURCE.get(source, DEFAULT_HISTORY)
 
 
-@register_subtask("next_item_recommendation")
+@register_subtask
 class NextItemRecommendation(Subtask):
     name = "next_item_recommendation"
     abbr = "NIR"
     root = UII
     title = "Next item recommendation"
+    answer = "choice"
     features = RANKING_FEATURES
     per_domain = True
 

@@ -11,12 +11,13 @@ from ..splits import choose_units
 from .base import UII, Example, Subtask, register_subtask
 
 
-@register_subtask("rating_prediction")
+@register_subtask
 class RatingPrediction(Subtask):
     name = "rating_prediction"
     abbr = "RP"
     root = UII
     title = "Rating prediction"
+    answer = "rating"
     features = {
         "rating": datasets.Value("float32"),
         "rating_min": datasets.Value("float32"),

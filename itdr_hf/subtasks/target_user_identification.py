@@ -9,7 +9,8 @@ LLM wrote; offline, the reference is *derived* from the data (the item's genres 
 its raters rated it, who its fans are where the source has demographics) and its provenance is
 recorded in ``reference_provenance``. Every statistic the derived reference states (raters,
 average, share who liked it, fan profile) is also shown in the input, so the reference is answerable
-from what the model sees; the statistics count train-split users only (global user hash). The LLM writer (a later step) replaces it in place.
+from what the model sees; the statistics count train-split users only (global user hash). The LLM writer
+(``itdr_hf.references``, with ``--references``) replaces it in place.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from .common import trim
 PROVENANCE = "derived:tui-v2"
 
 
-@register_subtask("target_user_identification")
+@register_subtask
 class TargetUserIdentification(Subtask):
     name = "target_user_identification"
     abbr = "TUI"
     root = UIU
     title = "Target user identification"
+    answer = "text"
     split_unit = "item"
     features = {"reference_provenance": datasets.Value("string")}
 

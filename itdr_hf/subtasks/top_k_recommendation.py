@@ -33,12 +33,13 @@ def ranking_truth(index: SourceIndex, candidates: list, positives: list) -> dict
     }
 
 
-@register_subtask("top_k_recommendation")
+@register_subtask
 class TopKRecommendation(Subtask):
     name = "top_k_recommendation"
     abbr = "TKR"
     root = UII
     title = "Top-K recommendation"
+    answer = "ranking"
     features = RANKING_FEATURES
     per_domain = True
 

@@ -22,12 +22,13 @@ from ..tables import format_attribute
 from .base import UIU, Example, Subtask, register_subtask
 
 
-@register_subtask("user_attribute_prediction")
+@register_subtask
 class UserAttributePrediction(Subtask):
     name = "user_attribute_prediction"
     abbr = "UAP"
     root = UIU
     title = "User attribute prediction"
+    answer = "attributes"
     features = {
         "attributes": [
             {"name": datasets.Value("string"), "value": datasets.Value("string"), "kind": datasets.Value("string")}

@@ -51,7 +51,10 @@ def write_lastfm_1k(folder: Path, *, n_users: int, n_artists: int, n_events: int
     profiles = _profiles(n_users, rng)
     with open(folder / "userid-profile.tsv", "w", encoding="utf-8", newline="\n") as fh:
         fh.write("#id\tgender\tage\tcountry\tregistered\n")
-        fh.writelines(f"user_{u:06d}\t{gender}\t{age}\t{country}\t{_MONTHS[u % 12]} {1 + u % 28}, {2004 + u % 5}\n" for u, (gender, age, country) in enumerate(profiles, start=1))
+        fh.writelines(
+            f"user_{u:06d}\t{gender}\t{age}\t{country}\t{_MONTHS[u % 12]} {1 + u % 28}, {2004 + u % 5}\n"
+            for u, (gender, age, country) in enumerate(profiles, start=1)
+        )
     per_user = n_events // n_users
     with open(folder / "userid-timestamp-artid-artname-traid-traname.tsv", "w", encoding="utf-8", newline="\n") as fh:
         for u in range(1, n_users + 1):
@@ -72,7 +75,10 @@ def write_lastfm_360k(folder: Path, *, n_users: int, n_artists: int, per_user: i
     users = ["".join("0123456789abcdef"[i] for i in rng.integers(0, 16, size=40)) for _ in range(n_users)]
     profiles = _profiles(n_users, rng)
     with open(folder / "usersha1-profile.tsv", "w", encoding="utf-8", newline="\n") as fh:
-        fh.writelines(f"{sha}\t{gender}\t{age}\t{country}\t{_MONTHS[u % 12]} {1 + u % 28}, {2005 + u % 5}\n" for u, (sha, (gender, age, country)) in enumerate(zip(users, profiles)))
+        fh.writelines(
+            f"{sha}\t{gender}\t{age}\t{country}\t{_MONTHS[u % 12]} {1 + u % 28}, {2005 + u % 5}\n"
+            for u, (sha, (gender, age, country)) in enumerate(zip(users, profiles))
+        )
     with open(folder / "usersha1-artmbid-artname-plays.tsv", "w", encoding="utf-8", newline="\n") as fh:
         for u, sha in enumerate(users):
             picks = list(dict.fromkeys(_favourites(u, n_artists, rng, per_user).tolist()))

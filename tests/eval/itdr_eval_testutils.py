@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
-CONFIGS = (
-    "rating_prediction", "top_k_recommendation", "cross_domain_recommendation", "next_item_recommendation",
-    "user_attribute_prediction", "interest_recognition", "target_user_identification",
-)
-ABBR = dict(zip(CONFIGS, ("RP", "TKR", "CDR", "NIR", "UAP", "IR", "TUI")))
+from itdr_eval.tasks import TASKS
+
+CONFIGS = tuple(TASKS)  # checked against the builder's subtasks by tests/eval/test_tasks_match.py
+ABBR = {name: task.abbr for name, task in TASKS.items()}
 TITLES = [f"Movie {w}" for w in ("Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf", "Hotel",
                                  "India", "Juliet", "Kilo", "Lima")]
 INSTRUCTION = {

@@ -3,9 +3,9 @@
 capability errors, the response cache (resume, no repeated requests) and the API key's secrecy."""
 
 import json
-import re
 import logging
 import os
+import re
 import time
 
 import pytest

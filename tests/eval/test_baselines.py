@@ -24,7 +24,7 @@ from itdr_eval.tasks import get_task, parse_task_list
 @pytest.fixture(scope="module")
 def real_build(ml_small, tmp_path_factory):
     pytest.importorskip("itdr_hf")
-    from itdr_hf.build import build_dataset
+    from itdr_hf import build_dataset
     from itdr_hf.config import BuildConfig
     from itdr_hf.pipeline import Selection
 

@@ -425,7 +425,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _entries(self, commit: Commit, prefix: str, recursive: bool) -> list[dict]:
         prefix = prefix.strip("/")
         entries: dict[str, dict] = {}
-        for path, content in sorted(commit.files.items()):
+        for path in sorted(commit.files):
             if prefix and not path.startswith(prefix + "/"):
                 continue
             rest = path[len(prefix) + 1 :] if prefix else path

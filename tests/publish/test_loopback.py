@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.config import BuildConfig
 from itdr_hf.pipeline import Selection
 from itdr_hf.publish import PublishError, PublishOptions, TagFailed, publish

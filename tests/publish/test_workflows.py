@@ -131,6 +131,15 @@ def test_ci_script_lints_the_workflows_offline_installable():
     assert "zizmor --offline --persona auditor" in lint and "actionlint .github/workflows/*.yml" in lint
 
 
+def test_ci_lints_the_code_with_a_pinned_ruff_configured_in_pyproject():
+    assert ".ci/lint\n" in (ROOT / ".ci" / "run").read_text()
+    assert ".ci/lint" in _runs(_load("ci.yml")["jobs"]["lint"])
+    lint = (ROOT / ".ci" / "lint").read_text()
+    assert '"ruff==' in lint and "ruff check ." in lint
+    pyproject = (ROOT / "pyproject.toml").read_text()  # no tomllib on Python 3.10
+    assert "[tool.ruff]\nline-length = " in pyproject and "[tool.ruff.lint]\nselect = [" in pyproject
+
+
 def test_release_order_packages_then_dataset_then_pypi():
     jobs = _load("publish.yml")["jobs"]
     assert jobs["dataset"]["needs"] == "packages"

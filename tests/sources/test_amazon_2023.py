@@ -13,9 +13,9 @@ import pytest
 from itdr_hf.config import BuildConfig
 from itdr_hf.errors import ConfigError, DataError
 from itdr_hf.index import SourceIndex
+from itdr_hf.readers.budget import BadLines
+from itdr_hf.readers.jsonl import iter_blocks, iter_lines_at, read_jsonl
 from itdr_hf.sources.amazon_2023 import Amazon2023
-from itdr_hf.sources.jsonl_fast import iter_blocks, iter_lines_at, read_jsonl
-from itdr_hf.sources.lines import BadLines
 from itdr_hf.synthetic.amazon import write_amazon_2023
 
 CATEGORIES = ("CDs_and_Vinyl", "Video_Games", "All_Beauty")
@@ -133,7 +133,7 @@ def inflater(request, monkeypatch):
     """Run with ISA-L (when installed) and with the plain zlib fallback."""
     import zlib
 
-    from itdr_hf.sources import jsonl_fast
+    from itdr_hf.readers import jsonl as jsonl_fast
 
     if request.param == "zlib":
         monkeypatch.setattr(jsonl_fast, "_inflate_module", zlib)
@@ -302,7 +302,7 @@ def test_target_user_identification_is_capped_per_domain(raw):
 def test_the_demo_builds_and_every_config_loads(tmp_path):
     import datasets
 
-    from itdr_hf.build import build_dataset
+    from itdr_hf import build_dataset
     from itdr_hf.pipeline import Selection
 
     out = tmp_path / "itdr"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datasets import get_dataset_config_names, load_dataset
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.config import BuildConfig
 from itdr_hf.errors import DataError
 from itdr_hf.pipeline import Selection

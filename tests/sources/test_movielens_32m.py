@@ -135,7 +135,7 @@ def test_one_empty_id_is_a_counted_bad_line_not_a_rewrite_of_every_id(tmp_path):
     build equals the clean build of the same file without those two rows."""
     import json
 
-    from itdr_hf.build import build_dataset
+    from itdr_hf import build_dataset
     from itdr_hf.pipeline import Selection
 
     if not (SHARED_ML_SMALL / "ratings.csv").is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import pytest
 
@@ -10,6 +11,7 @@ from itdr_hf.cells import make_cell
 from itdr_hf.config import BuildConfig
 from itdr_hf.features import COMMON, features_for
 from itdr_hf.matrix import PAPER_CELLS
+from itdr_hf.paper import PAPER
 from itdr_hf.pipeline import Selection, load_source, source_dir
 from itdr_hf.sources import SOURCES
 from itdr_hf.splits import SPLITS
@@ -28,7 +30,7 @@ KNOWN_GAPS = {("interest_recognition", "anime_2023"): "no user-written reviews"}
 
 def cell(subtask: str, source: str, config: BuildConfig = BuildConfig()):
     root = source_dir(SOURCES.get(source)(), Selection(demo=True), None)
-    index = load_source(source, root, config)
+    index = _index(source, root, config)
     reason = SUBTASKS.get(subtask)().unsupported(index)
     if (subtask, source) in KNOWN_GAPS:
         assert reason and KNOWN_GAPS[(subtask, source)] in reason
@@ -37,8 +39,14 @@ def cell(subtask: str, source: str, config: BuildConfig = BuildConfig()):
     return make_cell(subtask, index, config)
 
 
+@cache
+def _index(source, root, config):
+    """Each bundled source read once per config for the whole module (the pipeline keeps no cache)."""
+    return load_source(source, root, config)
+
+
 def test_every_paper_cell_has_a_reader_and_a_demo():
-    assert len(CELLS) == sum(len(sources) for sources in PAPER_CELLS.values()) == 33
+    assert len(CELLS) == len(PAPER)
 
 
 @pytest.mark.parametrize("subtask, source", CELLS)
@@ -54,8 +62,11 @@ def test_rows_match_the_schema(subtask, source):
             assert row["input"] and row["output"] and row["instruction"]
             assert row["messages"][0] == {"role": "user", "content": f"{row['instruction']}\n\n{row['input']}"}
             assert row["messages"][1] == {"role": "assistant", "content": row["output"]}
-            assert row["eval_subset"] is (split == "test" and row["eval_subset"])
+            assert isinstance(row["eval_subset"], bool) and (split == "test" or not row["eval_subset"])
             assert "{{" not in row["input"] and "{%" not in row["input"]
+    # the evaluation subset: exactly eval_subset_size of the test rows (all of them in a smaller cell)
+    test = result.rows["test"]
+    assert sum(r["eval_subset"] for r in test) == min(BuildConfig().eval_subset_size, len(test))
 
 
 @pytest.mark.parametrize("subtask, source", CELLS)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from datasets import get_dataset_config_names, load_dataset
 
-from itdr_hf.build import build_dataset
+from itdr_hf import build_dataset
 from itdr_hf.cells import make_cell
 from itdr_hf.config import BuildConfig
 from itdr_hf.errors import ConfigError

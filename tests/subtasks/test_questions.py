@@ -6,16 +6,14 @@ from __future__ import annotations
 import pytest
 
 from itdr_hf.config import BuildConfig
-from itdr_hf.pipeline import Selection, clear_caches, run
+from itdr_hf.pipeline import Selection, run
 from itdr_hf.subtasks import ordered_names
 
 
 @pytest.fixture(scope="module")
 def plan_without_descriptions():
-    clear_caches()
     plan = run(Selection(demo=True), BuildConfig(task_descriptions=False, cap_per_cell=40, cap_per_domain=10))
     yield plan
-    clear_caches()
 
 
 @pytest.mark.parametrize("subtask", ordered_names())

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from itdr_hf.config import BuildConfig
-from itdr_hf.pipeline import Selection, clear_caches, run
+from itdr_hf.pipeline import Selection, run
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TASKS = ("interest_recognition", "target_user_identification")
@@ -29,20 +29,12 @@ def check(plan) -> int:
 
 
 def test_demo_references_state_only_numbers_in_their_input():
-    clear_caches()
-    try:
-        assert check(run(Selection(subtasks=TASKS, demo=True), BuildConfig(cap_per_cell=60, cap_per_domain=10))) > 50
-    finally:
-        clear_caches()
+    assert check(run(Selection(subtasks=TASKS, demo=True), BuildConfig(cap_per_cell=60, cap_per_domain=10))) > 50
 
 
 def test_real_movielens_tui_references_state_only_numbers_in_their_input(ml_small):
-    clear_caches()
-    try:
-        plan = run(Selection(subtasks=("target_user_identification",), sources=("movielens_32m",), data_dir=str(ml_small)), BuildConfig())
-        assert check(plan) > 20
-    finally:
-        clear_caches()
+    plan = run(Selection(subtasks=("target_user_identification",), sources=("movielens_32m",), data_dir=str(ml_small)), BuildConfig())
+    assert check(plan) > 20
 
 
 def test_the_check_catches_an_unsupported_number():
@@ -52,11 +44,7 @@ def test_the_check_catches_an_unsupported_number():
 
 @pytest.mark.parametrize("subtask", TASKS)
 def test_derived_references_take_the_papers_form(subtask):
-    clear_caches()
-    try:
-        plan = run(Selection(subtasks=(subtask,), demo=True), BuildConfig(cap_per_cell=30, cap_per_domain=5))
-    finally:
-        clear_caches()
+    plan = run(Selection(subtasks=(subtask,), demo=True), BuildConfig(cap_per_cell=30, cap_per_domain=5))
     outputs = [r["output"] for c in plan.cells for split in c.rows.values() for r in split]
     assert outputs
     for out in outputs:

@@ -5,15 +5,11 @@ from __future__ import annotations
 import re
 
 from itdr_hf.config import BuildConfig
-from itdr_hf.pipeline import Selection, clear_caches, run
+from itdr_hf.pipeline import Selection, run
 
 
 def test_the_question_asks_exactly_the_attributes_the_answer_gives():
-    clear_caches()
-    try:
-        plan = run(Selection(subtasks=("user_attribute_prediction",), demo=True), BuildConfig())
-    finally:
-        clear_caches()
+    plan = run(Selection(subtasks=("user_attribute_prediction",), demo=True), BuildConfig())
     rows = [r for c in plan.cells for split in c.rows.values() for r in split]
     partial = 0
     for row in rows:

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import metrics as M
-from .scoring import aggregate_cell
+from .scoring import CELL_METRICS, aggregate_cell, summary_metrics
 from .tasks import Task
 
 
@@ -32,6 +32,11 @@ def _rng(seed: int, key: str):
     return np.random.default_rng([seed, zlib.crc32(key.encode())])
 
 
+# The built-in metrics that are plain means of a per-example score; a metric registered beyond them
+# (scoring.register_metric) sends the cell through the generic path, which handles any metric.
+_MEANS = {"ranking": ["ndcg@10", "hit@1", "p@5"], "choice": ["hit@1"]}
+
+
 def _fast_arrays(task: Task, records: Sequence[Mapping[str, Any]]):
     """Per-example arrays from which the cell's metrics are means (or RMSE); ``None`` = use the generic path."""
     import numpy as np
@@ -39,10 +44,8 @@ def _fast_arrays(task: Task, records: Sequence[Mapping[str, Any]]):
     scores = [r["scores"] for r in records]
     if task.answer == "rating":
         return {"rmse": np.array([s["abs_error"] ** 2 for s in scores], dtype=float)}, (scores[0]["scale_range"] if scores else math.nan)
-    if task.answer == "ranking":
-        return {k: np.array([s[k] for s in scores], dtype=float) for k in ("ndcg@10", "hit@1", "p@5")}, None
-    if task.answer == "choice":
-        return {"hit@1": np.array([s["hit@1"] for s in scores], dtype=float)}, None
+    if task.answer in _MEANS and [m.name for m in CELL_METRICS[task.answer]] == summary_metrics(task.answer) == _MEANS[task.answer]:
+        return {k: np.array([s[k] for s in scores], dtype=float) for k in _MEANS[task.answer]}, None
     return None, None
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable
 from typing import Any
 
 
@@ -98,7 +97,3 @@ def sample_train(ds, fraction: float, max_rows: int | None, seed: int):
     if k == n:
         return ds
     return ds.shuffle(seed=seed).select(range(k))
-
-
-def dataset_fingerprints(datasets_: Iterable[Any]) -> list[str]:
-    return [getattr(d, "_fingerprint", "") for d in datasets_]

@@ -168,10 +168,12 @@ def render_markdown(results: Mapping[str, Any], other: Mapping[str, Any] | None 
     cfg = results["config"]
     lines = [
         "# itdr-eval results", "",
-        f"- model: `{results['model']['base_model']}`" + (f" + adapter `{results['model']['adapter']}`" if results["model"].get("adapter") else ""),
+        f"- model: `{results['model']['base_model']}`"
+        + (f" + adapter `{results['model']['adapter']}`" if results["model"].get("adapter") else ""),
         f"- dataset: `{cfg['dataset']}` (revision `{cfg['revision']}`), subset: `{cfg['subset']}`",
         f"- prediction mode: `{cfg['predict_mode']}` (likelihood applies to RP, TKR, CDR, NIR; UAP, IR, TUI are generated)",
-        f"- fine-tuning: `{cfg['finetune']}`" + (f" on `{cfg['train_tasks'] or cfg['tasks']}`, fraction {cfg['train_fraction']}" if cfg["finetune"] != "none" else ""),
+        f"- fine-tuning: `{cfg['finetune']}`"
+        + (f" on `{cfg['train_tasks'] or cfg['tasks']}`, fraction {cfg['train_fraction']}" if cfg["finetune"] != "none" else ""),
         f"- BLEU: {results['notes']['bleu']}",
         f"- ROUGE: {results['notes']['rouge']}",
         f"- misses: {results['notes']['misses']}",

@@ -9,7 +9,7 @@ structured columns (docs/SCHEMA.md), never from prompt text.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +151,83 @@ def record_from_text(task: Task, row: Mapping[str, Any], text: str, opts: Scorin
 # ----------------------------------------------------------------------------- aggregation
 
 
+@dataclass(frozen=True)
+class CellMetric:
+    """A metric of a cell, from its per-example scores; ``summary`` says whether it enters pUII/pUIU."""
+
+    name: str
+    answer: str
+    summary: bool
+    aggregate: Callable[[Sequence[Mapping[str, Any]]], float]
+    normalise: Callable[[float, Sequence[Mapping[str, Any]]], float]
+
+
+CELL_METRICS: dict[str, list[CellMetric]] = {}
+
+
+def register_metric(
+    name: str,
+    *,
+    answer: str,
+    summary: bool,
+    normalise: Callable[[float, Sequence[Mapping[str, Any]]], float] | None = None,
+) -> Callable:
+    """Register ``fn(scores) -> value`` as cell metric ``name`` of the subtasks whose answer type is ``answer``.
+
+    ``summary`` must be stated: a metric that counts toward the summary scores changes pUII/pUIU, so a
+    diagnostic one (``summary=False``) is reported without moving them. ``normalise(value, scores)``
+    maps the value to [0, 1] for the summary (default: the value itself, for fractions).
+    (User attribute prediction's metrics are named after the attributes a source has, so they are
+    computed by ``_aggregate_attributes``, not registered.)
+    """
+
+    def decorator(fn: Callable[[Sequence[Mapping[str, Any]]], float]) -> Callable:
+        if any(m.name == name for m in CELL_METRICS.get(answer, [])):
+            raise ValueError(f"metric {name!r} of {answer!r} answers is registered twice")
+        CELL_METRICS.setdefault(answer, []).append(
+            CellMetric(name, answer, summary, fn, normalise or (lambda value, scores: value))
+        )
+        return fn
+
+    return decorator
+
+
+def summary_metrics(answer: str) -> list[str]:
+    return [m.name for m in CELL_METRICS.get(answer, []) if m.summary]
+
+
+def _scale(scores: Sequence[Mapping[str, Any]]) -> float:
+    return scores[0]["scale_range"] if scores else math.nan
+
+
+@register_metric("rmse", answer="rating", summary=True, normalise=lambda v, scores: M.error_to_score(v, _scale(scores)))
+def _rmse(scores):
+    return M.rmse(s["abs_error"] for s in scores)
+
+
+def _register_mean(name: str, answer: str) -> None:
+    register_metric(name, answer=answer, summary=True)(lambda scores: M.mean(s[name] for s in scores))
+
+
+for _name in ("ndcg@10", "hit@1", "p@5"):
+    _register_mean(_name, "ranking")
+_register_mean("hit@1", "choice")
+
+
+def _register_bleu(order: int) -> None:
+    def bleu(scores):
+        stats = [M.BleuStats(tuple(c), tuple(t), sl, rl) for c, t, sl, rl in (s[f"bleu{order}_stats"] for s in scores)]
+        return M.corpus_bleu(stats, order)
+
+    register_metric(f"bleu{order}", answer="text", summary=True)(bleu)
+
+
+for _order in (1, 2):
+    _register_bleu(_order)
+for _name in ("rouge1", "rouge2", "rougeL"):
+    _register_mean(_name, "text")
+
+
 def aggregate_cell(task: Task, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Metrics of one (subtask, source) cell from its records; every record is in every denominator.
 
@@ -162,26 +239,13 @@ def aggregate_cell(task: Task, records: Sequence[Mapping[str, Any]]) -> dict[str
     scores = [r["scores"] for r in records]
     metrics: dict[str, float] = {}
     normalised: list[float] = []
-    if task.answer == "rating":
-        metrics["rmse"] = M.rmse(s["abs_error"] for s in scores)
-        scale = scores[0]["scale_range"] if scores else math.nan
-        normalised.append(M.error_to_score(metrics["rmse"], scale))
-    elif task.answer == "ranking":
-        for k in ("ndcg@10", "hit@1", "p@5"):
-            metrics[k] = M.mean(s[k] for s in scores)
-            normalised.append(metrics[k])
-    elif task.answer == "choice":
-        metrics["hit@1"] = M.mean(s["hit@1"] for s in scores)
-        normalised.append(metrics["hit@1"])
-    elif task.answer == "attributes":
+    if task.answer == "attributes":
         metrics, normalised = _aggregate_attributes(scores)
     else:
-        for n_ in (1, 2):
-            stats = [M.BleuStats(tuple(c), tuple(t), sl, rl) for c, t, sl, rl in (s[f"bleu{n_}_stats"] for s in scores)]
-            metrics[f"bleu{n_}"] = M.corpus_bleu(stats, n_)
-        for k in ("rouge1", "rouge2", "rougeL"):
-            metrics[k] = M.mean(s[k] for s in scores)
-        normalised.extend(metrics.values())
+        for metric in CELL_METRICS[task.answer]:
+            metrics[metric.name] = metric.aggregate(scores)
+            if metric.summary:
+                normalised.append(metric.normalise(metrics[metric.name], scores))
     out["metrics"] = metrics
     out["normalised"] = normalised
     out["normalised_by_metric"] = _normalised_by_metric(task, metrics, normalised)
@@ -192,7 +256,7 @@ def aggregate_cell(task: Task, records: Sequence[Mapping[str, Any]]) -> dict[str
 
 def _normalised_by_metric(task: Task, metrics: Mapping[str, float], normalised: Sequence[float]) -> dict[str, float]:
     """The normalised values keyed by the metric (column) they come from, for the paper summary."""
-    names = [k for k in metrics if k != "mean_acc"] if task.answer == "attributes" else list(metrics)
+    names = [k for k in metrics if k != "mean_acc"] if task.answer == "attributes" else summary_metrics(task.answer)
     return dict(zip(names, normalised))
 
 

@@ -1,34 +1,26 @@
-"""Reading delimited raw files with errors that name the file, line and field.
+"""Reading delimited raw files (CSV, TSV, ``::``-separated) with errors that name the file, line and field.
 
 The fast path is pyarrow's multithreaded CSV reader. When it fails, the file is scanned once
 more in Python to find the first offending line, so the user learns where the file is broken
-without the happy path paying for line-by-line parsing.
+without the happy path paying for line-by-line parsing. Lines that cannot be read count in the
+:class:`~itdr_hf.readers.budget.BadLines` budget.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import DataError
-
-if TYPE_CHECKING:
-    from .lines import BadLines
-
-
-def require_file(path: Path, fix: str) -> Path:
-    if not path.is_file():
-        raise DataError(path, "file not found", fix=fix)
-    if path.stat().st_size == 0:
-        raise DataError(path, "file is empty", fix=fix)
-    return path
+from .budget import BadLines
+from .opening import _lines, decode_error, first_undecodable_line, iter_raw_lines, require_file
 
 
 def read_csv_table(
@@ -87,12 +79,10 @@ def read_csv_table(
         raise DataError(path, "file has a header but no rows", fix=fix)
     return table
 
-
 _NUMBER_PATTERNS = {
     "int": r"^-?\d+$",
     "float": r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$",
 }
-
 
 def _read_csv_counting(
     path: Path, columns: dict[str, pa.DataType], delimiter: str, header: bool, encoding: str, fix: str,
@@ -158,7 +148,6 @@ def _read_csv_counting(
         raise DataError(path, f"file has {'a header but ' if header else ''}no {readable}rows", fix=fix)
     return table
 
-
 def _number_rows(path: Path, invalid: list, encoding: str, first_line: int) -> list:
     """Find the data-row numbers of malformed rows by their text (a rare, slow path: one scan)."""
     wanted: dict[str, list[int]] = {}
@@ -173,7 +162,6 @@ def _number_rows(path: Path, invalid: list, encoding: str, first_line: int) -> l
             numbered[i] = (number - first_line + 1, numbered[i][1], numbered[i][2])
     return sorted(numbered, key=lambda r: (r[0] is None, r[0] or 0))
 
-
 def _valid_numbers(table: pa.Table, columns: dict[str, pa.DataType], *, trim: bool = False) -> dict[str, pa.Array]:
     """Per numeric column, which string cells convert (empty ones do not)."""
     import pyarrow.compute as pc
@@ -185,7 +173,6 @@ def _valid_numbers(table: pa.Table, columns: dict[str, pa.DataType], *, trim: bo
             column = pc.utf8_trim_whitespace(table.column(name)) if trim else table.column(name)
             out[name] = pc.match_substring_regex(column, pattern)
     return out
-
 
 def drop_unreadable_rows(
     table: pa.Table, columns: dict[str, pa.DataType], bad: BadLines, *, first_line: int | None = None
@@ -212,7 +199,6 @@ def drop_unreadable_rows(
         return table
     return table.filter(pc.invert(pa.array(np.isin(np.arange(table.num_rows), [r for r, _, _ in problems]))))
 
-
 def _row_problems(
     table: pa.Table, columns: dict[str, pa.DataType], valid, required: tuple[str, ...] = ()
 ) -> list[tuple[int, str, object]]:
@@ -236,7 +222,6 @@ def _row_problems(
             first.setdefault(row, (name, column[row].as_py()))
     return [(row, *first[row]) for row in sorted(first)]
 
-
 def _check_header(path: Path, names: list[str], delimiter: str, encoding: str) -> None:
     with open(path, "rb") as fh:
         first = fh.readline()
@@ -252,7 +237,6 @@ def _check_header(path: Path, names: list[str], delimiter: str, encoding: str) -
             line=1,
             fix="point the data directory at the source's original files",
         )
-
 
 def _explain(
     path: Path, exc: Exception, columns: dict[str, pa.DataType], delimiter: str, encoding: str, header: bool, fix: str
@@ -286,7 +270,6 @@ def _explain(
     message = str(exc).splitlines()[0]
     return DataError(path, f"cannot parse: {message}", fix=fix)
 
-
 def _fits(value: str, kind: pa.DataType) -> bool:
     try:
         if pa.types.is_integer(kind):
@@ -296,12 +279,6 @@ def _fits(value: str, kind: pa.DataType) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _lines(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        yield from fh
-
 
 def read_separated_lines(
     path: Path,
@@ -335,7 +312,6 @@ def read_separated_lines(
     if not rows:
         raise DataError(path, "file has no rows", fix=fix)
     return rows
-
 
 def read_csv_strings(
     path: Path,
@@ -392,46 +368,6 @@ def read_csv_strings(
         raise DataError(path, "file has a header but no readable rows", fix=bad.fix)
     return table
 
-
-def decode_error(path: Path, number: int, raw: bytes, err: UnicodeDecodeError, encoding: str, fix: str) -> DataError:
-    return DataError(
-        path,
-        f"byte {raw[err.start:err.start + 1]!r} at column {err.start + 1} is not valid {encoding}",
-        line=number,
-        fix=f"the file must be {encoding}-encoded; {fix}",
-    )
-
-
-def first_undecodable_line(
-    path: Path, encoding: str, fix: str, lines: Iterable[tuple[int, bytes]] | None = None
-) -> DataError | None:
-    """The error for the first line that is not valid ``encoding`` (plain file lines unless ``lines`` given)."""
-    decoder = codecs.lookup(encoding).name
-    for number, raw in lines if lines is not None else enumerate(_lines(path), start=1):
-        try:
-            raw.decode(decoder)
-        except UnicodeDecodeError as err:
-            return decode_error(path, number, raw, err, encoding, fix)
-    return None
-
-
-def sniff_encoding(path: Path, fallback: str = "latin-1", sample: int = 1 << 22) -> str:
-    """``utf8`` when the file's first bytes decode as UTF-8, else ``fallback``.
-
-    Old dumps (BookCrossing) are ISO-8859-1, but re-exports on Kaggle and elsewhere are often
-    UTF-8; every byte is valid ISO-8859-1, so reading a UTF-8 copy as such would silently
-    garble every accented title instead of failing.
-    """
-    with open(path, "rb") as fh:
-        head = fh.read(sample)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as err:
-        cut_mid_character = len(head) == sample and err.start >= sample - 3
-        return "utf8" if cut_mid_character else fallback
-    return "utf8"
-
-
 def parse_numbers(
     values: pa.ChunkedArray | pa.Array,
     path: Path,
@@ -475,3 +411,124 @@ def parse_numbers(
     if empty is not None:
         parsed = pc.if_else(missing, pa.scalar(empty, pa.float64() if as_float else pa.int64()), parsed)
     return parsed.cast(kind) if not isinstance(parsed, pa.ChunkedArray) else parsed.cast(kind).combine_chunks()
+
+@dataclass
+class TsvTable:
+    """Rows read by :func:`read_tsv_strings`, and where they were in the file."""
+
+    table: pa.Table
+    first_line: int
+    skipped: list[int]
+
+    def line_numbers(self, rows) -> np.ndarray:
+        """File line numbers of the given row indices (after the header and skipped lines)."""
+        import numpy as np
+
+        skipped = np.sort(np.asarray(self.skipped, dtype=np.int64))
+        lines = np.asarray(rows, dtype=np.int64) + self.first_line
+        while True:  # each skipped line at or before a row's line pushes it one further down
+            moved = np.asarray(rows, dtype=np.int64) + self.first_line + np.searchsorted(skipped, lines, side="right")
+            if np.array_equal(moved, lines):
+                return lines
+            lines = moved
+
+    def reject(self, rows, bad: BadLines, problem: str, field: str) -> None:
+        """Count rows whose ``field`` failed to convert as bad lines, naming their line numbers."""
+        for row, line in zip(rows, self.line_numbers(rows)):
+            bad.reject(int(line), problem.format(value=self.table.column(field)[int(row)].as_py()), field)
+
+def read_tsv_strings(
+    path: Path,
+    names: list[str],
+    bad: BadLines,
+    *,
+    encoding: str = "utf-8",
+    comment: str | None = None,
+) -> TsvTable:
+    """A TAB-separated file with no quoting, every column a string, read by pyarrow.
+
+    Lines with the wrong number of fields are counted in ``bad`` (Last.fm's dumps have a few),
+    not fatal. ``comment``: lines starting with it are a header or remark and skipped (the
+    1K profile file starts with ``#id``). Multi-GB files read at C speed; the one thing the fast
+    reader cannot skip, a byte that is not ``encoding``, is a DataError naming its line.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    require_file(path, bad.fix)
+    invalid: list[tuple[int | None, int, str]] = []
+
+    def on_invalid(row) -> str:
+        if comment is not None and row.text.startswith(comment):
+            return "skip"
+        invalid.append((row.number, row.actual_columns, row.text[:80]))
+        return "skip"
+
+    skip = 0
+    if comment is not None:
+        with open(path, "rb") as fh:
+            while (line := fh.readline()) and line.decode(encoding, "replace").startswith(comment):
+                skip += 1
+    try:
+        table = pacsv.read_csv(
+            path,
+            pacsv.ReadOptions(column_names=names, skip_rows=skip, encoding=encoding, use_threads=False),
+            pacsv.ParseOptions(delimiter="\t", quote_char=False, invalid_row_handler=on_invalid,
+                               ignore_empty_lines=True),
+            pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise first_undecodable_line(path, encoding, bad.fix, iter_raw_lines(path)) or DataError(
+            path, f"cannot parse: {str(exc).splitlines()[0]}", fix=bad.fix
+        ) from None
+    bad.seen += table.num_rows
+    for number, got, text in invalid:
+        bad.bad(skip + number if number is not None else 0,
+                f"expected {len(names)} TAB-separated fields, got {got}: {text!r}")
+    bad.finish()
+    if table.num_rows == 0:
+        raise DataError(path, "file has no readable rows", fix=bad.fix)
+    return TsvTable(table, skip + 1, [skip + n for n, _, _ in invalid if n is not None])
+
+def iter_split_lines(
+    path: Path, bad: BadLines, n_fields: int, *, separator: str = "\t", encoding: str = "utf-8"
+) -> Iterator[tuple[int, list[str]]]:
+    """Numbered lines cut into ``n_fields`` at the first ``n_fields - 1`` separators.
+
+    For files whose last field is free text that may itself hold the separator (MicroLens
+    comments); lines with too few fields or bytes that are not ``encoding`` count in ``bad``.
+    """
+    require_file(path, bad.fix)
+    for number, raw in iter_raw_lines(path):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode(encoding).rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            bad.bad(number, f"not valid {encoding} at byte {err.start}")
+            continue
+        fields = text.split(separator, n_fields - 1)
+        if len(fields) != n_fields:
+            bad.bad(number, f"expected {n_fields} fields separated by {separator!r}, got {len(fields)}: {text[:80]!r}")
+            continue
+        bad.ok()
+        yield number, fields
+    bad.finish()
+
+def seconds(stamps: np.ndarray) -> np.ndarray:
+    """Unix times in seconds from a column that may be in milliseconds (MicroLens writes ms)."""
+    import numpy as np
+
+    stamps = np.asarray(stamps, dtype=np.int64)
+    return stamps // 1000 if len(stamps) and np.median(stamps) > 100_000_000_000 else stamps
+
+def require_complete(table: pa.Table, path: Path, fix: str, *, first_line: int = 2) -> pa.Table:
+    """A DataError naming the first empty cell: pyarrow reads an empty number as null, silently."""
+    for name in table.column_names:
+        column = table.column(name)
+        if column.null_count:
+            import pyarrow.compute as pc
+
+            row = int(pc.index(pc.is_null(column), True).as_py())
+            raise DataError(path, "empty value", line=row + first_line, field=name, fix=fix)
+    return table

@@ -1,4 +1,10 @@
-"""Fast, bounded-memory reading of huge JSON-lines files (plain or gzipped), block by block.
+"""Reading JSON-lines (and Python-literal-lines) files, plain or gzipped.
+
+Two paths: :func:`read_jsonl` for huge files (below), and :func:`iter_numbered` line by line for
+the rest, with a typed ``convert`` per record; :class:`LineTextStore` reads user-written texts
+back by line number when a subtask asks for them.
+
+Fast, bounded-memory reading of huge JSON-lines files, block by block.
 
 Why this shape: Amazon Reviews 2023 categories are tens of GB of gzipped JSON lines. Parsing
 them line by line in Python (``json.loads``) runs at ~50 MB/s; the floor is ``gzip -dc`` at a
@@ -16,7 +22,7 @@ the bad-line budget, instead of a whole-file error or silently ignored records.
 
 A block that pyarrow rejects (a line that is not JSON, a field of the wrong type, bytes that
 are not UTF-8, blank lines that would shift row numbers) is re-read line by line: good lines
-are kept, bad ones are counted in the :class:`~itdr_hf.sources.lines.BadLines` budget with
+are kept, bad ones are counted in the :class:`~itdr_hf.readers.budget.BadLines` budget with
 their line number and problem. A truncated or corrupt gzip stream is a DataError naming the
 file and the last complete line.
 """
@@ -27,9 +33,10 @@ import json
 import queue
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -37,7 +44,12 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from ..errors import DataError
-from .lines import BadLines
+from ..tables import TextStore
+from .budget import BadLines, BadValue
+from .opening import is_gzip, iter_raw_lines
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 try:  # ISA-L inflates 2-3x faster than zlib, with zlib's API; optional, zlib is the fallback
     from isal import isal_zlib as _inflate_module
@@ -48,9 +60,10 @@ except ImportError:  # pragma: no cover - depends on the environment
     _INFLATE_ERRORS = (zlib.error,)
 
 BLOCK_SIZE = 32 << 20
-_READ_SIZE = 4 << 20
-_TRUNCATED_FIX = "the download is truncated or corrupt: delete the file and download it again"
 
+_READ_SIZE = 4 << 20
+
+_TRUNCATED_FIX = "the download is truncated or corrupt: delete the file and download it again"
 
 @dataclass(frozen=True)
 class Block:
@@ -59,12 +72,6 @@ class Block:
     first_line: int
     data: bytes
     n_lines: int
-
-
-def is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
 
 def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[Block]:
     """Blocks of whole lines, inflated in a background thread (one block ahead)."""
@@ -88,7 +95,6 @@ def iter_blocks(path: Path, block_size: int = BLOCK_SIZE) -> Iterator[Block]:
             except queue.Empty:
                 worker.join(0.05)
 
-
 def _produce(path: Path, block_size: int, q: queue.Queue, stop: threading.Event) -> None:
     next_line = [1]  # read by the inflater to name the last complete line when the stream breaks
     try:
@@ -101,7 +107,6 @@ def _produce(path: Path, block_size: int, q: queue.Queue, stop: threading.Event)
         q.put(None)
     except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
         q.put(exc)
-
 
 def _inflated_blocks(path: Path, block_size: int, next_line) -> Iterator[bytes]:
     gz = is_gzip(path)
@@ -143,10 +148,8 @@ def _inflated_blocks(path: Path, block_size: int, next_line) -> Iterator[bytes]:
     if tail:
         yield tail if tail.endswith(b"\n") else tail + b"\n"
 
-
 def _count(pieces: list[bytes]) -> int:
     return sum(p.count(b"\n") for p in pieces)
-
 
 def _truncated(path: Path, last_good: int, detail: str) -> DataError:
     return DataError(
@@ -156,17 +159,12 @@ def _truncated(path: Path, last_good: int, detail: str) -> DataError:
         fix=_TRUNCATED_FIX,
     )
 
-
-# -- parsing -----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Parsed:
     """The good rows of one block and the 1-based line number of each."""
 
     table: pa.Table
     lines: np.ndarray
-
 
 def read_jsonl(
     path: Path,
@@ -192,7 +190,6 @@ def read_jsonl(
         skipped = f" ({bad.count} skipped: {'; '.join(bad.examples)})" if bad.count else ""
         raise DataError(path, f"file has no records{skipped}", fix=bad.fix)
 
-
 def _fast(block: Block, options: pajson.ParseOptions, read_options: pajson.ReadOptions) -> Parsed | None:
     # pyarrow neither checks UTF-8 nor keeps blank lines; both cases go line by line
     if not block.data.isascii():
@@ -209,7 +206,6 @@ def _fast(block: Block, options: pajson.ParseOptions, read_options: pajson.ReadO
         return None
     return Parsed(table, np.arange(block.first_line, block.first_line + n, dtype=np.int64))
 
-
 def _slow(block: Block, schema: pa.Schema, bad: BadLines) -> Parsed:
     rows, numbers = [], []
     for offset, raw in enumerate(block.data.split(b"\n")[:-1]):
@@ -222,7 +218,6 @@ def _slow(block: Block, schema: pa.Schema, bad: BadLines) -> Parsed:
             numbers.append(number)
     table = _table(rows, numbers, schema, bad)
     return Parsed(table[0], np.asarray(table[1], dtype=np.int64))
-
 
 def _record(raw: bytes, number: int, schema: pa.Schema, bad: BadLines) -> dict | None:
     try:
@@ -239,7 +234,6 @@ def _record(raw: bytes, number: int, schema: pa.Schema, bad: BadLines) -> dict |
         bad.bad(number, f"is a {type(record).__name__}, not an object")
         return None
     return {name: record.get(name) for name in schema.names}
-
 
 def _table(rows: list[dict], numbers: list[int], schema: pa.Schema, bad: BadLines) -> tuple[pa.Table, list[int]]:
     try:
@@ -258,7 +252,6 @@ def _table(rows: list[dict], numbers: list[int], schema: pa.Schema, bad: BadLine
         kept_numbers.append(number)
     return pa.Table.from_pylist(kept, schema=schema), kept_numbers
 
-
 def _wrong_field(row: dict, schema: pa.Schema) -> str | None:
     for field in schema:
         try:
@@ -266,7 +259,6 @@ def _wrong_field(row: dict, schema: pa.Schema) -> str | None:
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
             return field.name
     return None
-
 
 def _drop_incomplete(parsed: Parsed, required: tuple[str, ...], bad: BadLines) -> Parsed:
     if not required or parsed.table.num_rows == 0:
@@ -285,10 +277,6 @@ def _drop_incomplete(parsed: Parsed, required: tuple[str, ...], bad: BadLines) -
         return parsed
     return Parsed(parsed.table.filter(pa.array(keep)), parsed.lines[keep])
 
-
-# -- picking lines back out ----------------------------------------------------------------
-
-
 def iter_lines_at(path: Path, wanted: np.ndarray, block_size: int = BLOCK_SIZE) -> Iterator[tuple[int, bytes]]:
     """The raw text of the given 1-based line numbers (sorted, unique), stopping after the last."""
     wanted = np.unique(np.asarray(wanted, dtype=np.int64))
@@ -304,3 +292,128 @@ def iter_lines_at(path: Path, wanted: np.ndarray, block_size: int = BLOCK_SIZE) 
                 yield int(number), lines[int(number) - block.first_line]
         if end > last:
             return
+
+def iter_numbered(
+    path: Path,
+    bad: BadLines,
+    *,
+    parse: str = "json",
+    required: Iterable[str] = (),
+    encoding: str = "utf-8",
+    convert: Callable[[dict], object] | None = None,
+) -> Iterator[tuple[int, object]]:
+    """Yield ``(line number, record)`` per line; undecodable, unparseable or incomplete lines count in ``bad``.
+
+    ``parse``: ``"json"`` (JSON lines) or ``"python"`` (one Python dict literal per line, as the
+    UCSD Steam files are; parsed by :func:`itdr_hf.sources.python_literal.loads`, which gives
+    exactly what :func:`ast.literal_eval` gives, faster, and never uses ``eval``).
+
+    ``convert`` turns a record into what the reader keeps (a tuple of typed fields); when it
+    raises :class:`BadValue` the line is counted in ``bad`` with the field named, like a line
+    that does not parse. The number lets a reader come back for one line later (texts).
+    """
+    loads: Callable[[str], object] = json.loads if parse == "json" else _python_loads()
+    required = tuple(required)
+    for number, raw in iter_raw_lines(path):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as err:
+            bad.bad(number, f"not valid {encoding} at byte {err.start}")
+            continue
+        try:
+            record = loads(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
+            bad.bad(number, f"does not parse as {'JSON' if parse == 'json' else 'a Python literal'} ({err})")
+            continue
+        if not isinstance(record, dict):
+            bad.bad(number, f"is a {type(record).__name__}, not an object")
+            continue
+        missing = next((f for f in required if record.get(f) in (None, "")), None)
+        if missing:
+            bad.bad(number, "missing or empty", field=missing)
+            continue
+        if convert is not None:
+            try:
+                record = convert(record)
+            except BadValue as err:
+                bad.bad(number, err.problem, field=err.field)
+                continue
+        bad.ok()
+        yield number, record
+    bad.finish()
+
+class Interner:
+    """String ids → dense int32 codes while streaming, back to a compact Arrow string column at the end.
+
+    Millions of rows of 22-character Yelp ids as Python strings cost gigabytes; codes cost four
+    bytes a row, and the final column is one Arrow buffer, still holding the source's own ids.
+    """
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def __call__(self, key: str) -> int:
+        code = self.codes.get(key)
+        if code is None:
+            code = self.codes[key] = len(self.codes)
+        return code
+
+    def strings(self, codes) -> pd.Series:
+        import numpy as np
+        import pandas as pd
+        import pyarrow as pa
+
+        names = pa.array(list(self.codes), type=pa.string())
+        return pd.Series(names.take(pa.array(np.asarray(codes, dtype=np.int32))).to_pandas(types_mapper=None), copy=False)
+
+class LineTextStore(TextStore):
+    """Review texts left on disk in a line-oriented file (JSON or Python-literal lines).
+
+    The first pass keeps, per text, only its author, item and line number (``authors`` with a
+    ``line`` column); :meth:`fetch` reads again just the lines of the pairs asked for. A 5 GB
+    review file then costs memory for ids, not for prose.
+    """
+
+    def __init__(self, path: Path, authors: pd.DataFrame, text_field: str, *, parse: str = "json") -> None:
+        self.path = path
+        self._authors = authors.reset_index(drop=True)
+        self.text_field = text_field
+        self.parse = parse
+
+    def authors(self) -> pd.DataFrame:
+        return self._authors.drop(columns=["line"])
+
+    def fetch(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
+        keys = pd.MultiIndex.from_frame(pairs[["user", "item"]])
+        mine = pd.MultiIndex.from_frame(self._authors[["user", "item"]])
+        wanted = self._authors.loc[mine.isin(keys), ["user", "item", "line"]].sort_values("line", kind="stable")
+        by_line = {int(line): (user, item) for user, item, line in wanted.itertuples(index=False)}
+        rows = []
+        loads: Callable[[str], object] = json.loads if self.parse == "json" else _python_loads()
+        last = max(by_line, default=0)
+        for number, raw in iter_raw_lines(self.path):
+            if number > last:
+                break
+            if number not in by_line:
+                continue
+            try:
+                record = loads(raw.decode("utf-8"))
+                text = str(record[self.text_field])  # type: ignore[index]
+            except (ValueError, SyntaxError, KeyError, TypeError, UnicodeDecodeError):
+                raise DataError(
+                    self.path, "line no longer parses: the file changed while the build read it",
+                    line=number, field=self.text_field, fix="build again from an unchanged copy",
+                ) from None
+            rows.append((*by_line[number], text))
+        return pd.DataFrame(rows, columns=["user", "item", "text"])
+
+
+def _python_loads() -> Callable[[str], object]:
+    """The Python-literal parser, imported on use: it lives with the Steam source, whose package imports this module."""
+    from ..sources.python_literal import loads
+
+    return loads

@@ -12,9 +12,7 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +32,7 @@ from .outdir import (
     remove_stale_staging,
     staging_prefix,
 )
-from .pipeline import Plan, Selection, clear_caches, run
+from .pipeline import Plan, Selection, run
 from .references.config import ReferenceConfig
 from .report import CellStats, as_json, cell_stats
 from .sources import SOURCES
@@ -85,7 +83,6 @@ def build_dataset(
         return dataclasses.replace(result, warnings=_collapse_warning(output, before, sum(s.total for s in result.stats)))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        clear_caches()
         if bars_were_on:
             datasets.enable_progress_bars()
 
@@ -135,6 +132,7 @@ def _build_into(
             cache_dir=str(staging / ".cache"),
             references=references,
             subtasks=tuple(subtasks),
+            cells=plan.cells,
         )
         prepared = staging / ".prepared" / name
         builder.download_and_prepare(output_dir=str(prepared), file_format="parquet", dl_manager=dl_manager)
@@ -201,15 +199,3 @@ def _swap_into_place(staging: Path, output: Path) -> None:
         shutil.rmtree(final, ignore_errors=True)
         raise ItdrError(f"cannot replace --output {output}: {exc.strerror or exc}; the earlier build, if any, is unchanged") from None
     shutil.rmtree(old, ignore_errors=True)
-
-
-class _CallableModule(types.ModuleType):
-    """``itdr_hf.build`` names both the package's function and this module; importing the module
-    sets the package attribute to the module, so the module forwards calls to :func:`build_dataset`
-    and ``itdr_hf.build(...)`` works however often it is called."""
-
-    def __call__(self, *args, **kwargs) -> BuildResult:
-        return build_dataset(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
