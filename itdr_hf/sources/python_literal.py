@@ -47,44 +47,94 @@ _SPLIT = re.compile(
     r"""(?:(')|")((?(1)[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*|[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*))(?(1)'|")"""
 )
 _UNSAFE_ESCAPE = re.compile(r"""\\(?![ntrbf"']|u(?![dD][89a-fA-F])[0-9a-fA-F]{4})""")
-_JSON_ONLY_NAMES = re.compile(r"true|false|null|NaN|Infinity")
+_NOT_PLAIN = re.compile(r"\\(?![ntrbf\\])")  # a backslash before anything but n t r b f \\ (either of a \\\\ pair)
+_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|[\s\S])")
+# Escapes JSON reads as Python does (besides \uXXXX outside the surrogates, checked one by one).
+_PLAIN_ESCAPES = frozenset(("\\n", "\\t", "\\r", "\\b", "\\f", "\\\\", "\\'"))
 
 
 def _fast(line: str) -> str | None:
     """The line as JSON text, or None where the bulk rewrite cannot be trusted."""
-    if "\x01" in line or "\x04" in line:  # the separators the bulk rewrite uses (memchr, not a regex)
+    if "\x01" in line or "\x03" in line or "\x04" in line:  # the markers used below (memchr, not a regex)
         return None
+    if "\n" in line or "\r" in line:  # a raw line break ends a Python string (JSON would read on): the regex knows
+        return _split_by_regex(line)
     text = line
-    if "\\" in line:
-        text = line.replace("\\\\", "\x04")  # escaped backslashes out of the way: escapes pair left to right
-        if "\\'" in text or '\\"' in text:  # an escaped quote: the quotes no longer delimit alone
+    if "\\" in line and not _plain_escapes_only(line):
+        # Not only \n, \t, \\ …: one regex pass lists the escapes, paired left to right (a
+        # scan per 2-character search costs as much as the whole split below on a long,
+        # non-ASCII review).
+        escapes = set(_ESCAPE.findall(line))
+        if '\\"' in escapes:  # never in repr output; hand-written lines go the long way
             return _split_by_regex(line)
-        if _UNSAFE_ESCAPE.search(text):
-            return None
-        # What is left (\n, \t, \uXXXX, …) reads the same in JSON and cannot hide a quote.
-    if '"' not in text:
-        # Every ' delimits a string: a plain split finds the tokens.
-        pieces = text.split("'")
-        if not len(pieces) % 2 or not _fix_code(pieces):
-            return None
-        out = '"'.join(pieces)
-    else:
-        # "…" tokens (texts with apostrophes) and '…' tokens: split on " and then on '. Were a "
-        # inside a '…' token, the part before it would hold an odd number of ': then the regex.
-        parts = text.split('"')
-        if not len(parts) % 2:
-            return _split_by_regex(line)
-        outside = [part.split("'") for part in parts[0::2]]
-        for index, pieces in enumerate(outside):
-            if not len(pieces) % 2:
-                return _split_by_regex(line)
-            if index < len(outside) - 1 and pieces[-1][-1:] in ("u", "U"):
-                pieces[-1] = pieces[-1][:-1]  # the u of u"…"
-            if not _fix_code(pieces):
-                return None
-        parts[0::2] = ['"'.join(pieces) for pieces in outside]
-        out = '"'.join(parts)
-    return out if text is line else out.replace("\x04", "\\\\")
+        for escape in escapes.difference(_PLAIN_ESCAPES):
+            if len(escape) != 6 or escape[2] in "dD" and escape[3] in "89abcdefABCDEF":
+                return None  # \x, \0, \/, \N{…}, \U…, a surrogate (JSON pairs them), an unknown escape
+        if "\\'" in escapes:
+            # \' — the only escaped quote Python's repr writes — becomes \u0027, which JSON reads
+            # as ': what is left of the quotes delimits strings. An escaped backslash before a
+            # quote is set aside first so that \\' stays a backslash and a closing quote.
+            if "\\\\" in escapes:
+                text = line.replace("\\\\", "\x04").replace("\\'", "\\u0027").replace("\x04", "\\\\")
+            else:
+                text = line.replace("\\'", "\\u0027")
+    # What is left of the escapes (\n, \t, \uXXXX, …) reads the same in JSON and cannot hide a
+    # quote: every quote left delimits a string.
+    if '"' in text:
+        # "…" tokens (texts with apostrophes, the common case) or a " inside a '…' token.
+        out = _mixed(text)
+        if out is not None:
+            return out
+    pieces = text.split("'")
+    if not len(pieces) % 2:
+        return _split_by_regex(line)
+    code = "\x01".join(pieces[0::2])
+    if '"' in code:
+        return _split_by_regex(line)
+    # Every string is a '…' token: its quotes become ", a " inside it is escaped.
+    code = _fix_code(code)
+    if code is None:
+        return None
+    if '"' in text:
+        pieces = text.replace('"', '\\"').split("'")  # no " in the code pieces: they are unchanged
+    pieces[0::2] = code.split("\x01")
+    return '"'.join(pieces)
+
+
+def _plain_escapes_only(line: str) -> bool:
+    """True when every escape is \\n, \\t, \\r, \\b, \\f or \\\\ (one C search unless a \\\\ pair is followed by a letter)."""
+    start = 0
+    while (match := _NOT_PLAIN.search(line, start)) is not None:
+        end = match.start()
+        run = end
+        while run and line[run - 1] == "\\":
+            run -= 1
+        if not (end - run) % 2:  # an even run of backslashes before it: this one starts an escape
+            return False
+        start = end + 1
+    return True
+
+
+def _mixed(text: str) -> str | None:
+    """JSON text for a line with "…" tokens and no escaped quote left; None if a '…' holds a "."""
+    # Split on ": the odd parts are "…" bodies as long as no '…' token holds a " — then every
+    # code part between them holds an even number of ', which the marker \x03 (one per "…"
+    # token) checks: each must land in a code piece of the ' split of the joined code parts.
+    parts = text.split('"')
+    if not len(parts) % 2:
+        return None
+    pieces = "\x03".join(parts[0::2]).split("'")
+    if not len(pieces) % 2:
+        return None
+    code = "\x01".join(pieces[0::2])
+    if code.count("\x03") != len(parts) // 2:
+        return None
+    code = _fix_code(code)
+    if code is None:
+        return None
+    pieces[0::2] = code.split("\x01")
+    parts[0::2] = '"'.join(pieces).split("\x03")
+    return '"'.join(parts)
 
 
 def _split_by_regex(line: str) -> str | None:
@@ -106,20 +156,30 @@ def _split_by_regex(line: str) -> str | None:
         changed = True
     if changed:
         pieces[1::2] = bodies.split("\x01")
-    if not _fix_code(pieces):
+    code = "\x01".join(pieces[0::2])
+    if "'" in code or '"' in code:  # a quote no token took (a string with a raw line break): not JSON's to read
         return None
+    code = _fix_code(code)
+    if code is None:
+        return None
+    pieces[0::2] = code.split("\x01")
     return '"'.join(pieces)
 
 
-def _fix_code(pieces: list[str]) -> bool:
-    """Rewrite the code pieces (even positions) in place; False where a name JSON reads is there."""
-    code = "\x01".join(pieces[0::2])
-    if _JSON_ONLY_NAMES.search(code):
-        return False
-    code = (code.replace("True", "true").replace("False", "false").replace("None", "null")
-            .replace("u\x01", "\x01").replace("U\x01", "\x01"))
-    pieces[0::2] = code.split("\x01")
-    return True
+def _fix_code(code: str) -> str | None:
+    """The code between strings (joined by markers) in JSON spelling; None where a name JSON reads is there."""
+    # Plain substring tests and replaces on the short, ASCII code: cheaper than one regex pass.
+    if "true" in code or "false" in code or "null" in code or "NaN" in code or "Infinity" in code:
+        return None
+    if "True" in code:
+        code = code.replace("True", "true")
+    if "False" in code:
+        code = code.replace("False", "false")
+    if "None" in code:
+        code = code.replace("None", "null")
+    if "u\x01" in code or "U\x01" in code or "u\x03" in code or "U\x03" in code:
+        code = code.replace("u\x01", "\x01").replace("U\x01", "\x01").replace("u\x03", "\x03").replace("U\x03", "\x03")
+    return code
 
 
 class _Unsupported(Exception):

@@ -44,6 +44,20 @@ HAND_WRITTEN = [
     "  {'leading': 'spaces'}",
     "{'a': 1}\n",
     "{'a': 1}\r\n",
+    # the escape prefilter and the \\' → \\u0027 rewrite
+    "{'p': 'C:\\\\games\\\\x', 'q': 'a\\\\'}",
+    "{'p': 'C:\\\\games', 'r': 'it\\'s \"x\"'}",
+    "{'p': 'ends \\\\\\\\', 'r': 'it\\'s \"x\"\\\\'}",
+    "{'a': 'x\\\\\\'y \"q\"', 'b': \"it's\"}",
+    "{'a': \"it\\'s\", 'b': 'say \"hi\"'}",
+    "{'a': \"it's\", 'b': 'say \"hi\"', 'c': [u\"don't\", None]}",
+    "{'a': 'bad \\\\\\x41 esc', 'b': '\\u0027 quote'}",
+    "{'a': 'raw\nnewline'}",
+    "{'a': \"raw\rreturn's\"}",
+    "{'a': u\"x\" , 'b': U'y', 'c': True, 'd': u\"It's None\"}",
+    "{'a': 'x', 'b': true}",
+    "{\"k\": 'v' 'w'}",
+    "{'a': 'tab\\tfeed\\fback\\bret\\r', 'n': -1.5e-10, 'm': [-0, 1E+3]}",
 ]
 
 
