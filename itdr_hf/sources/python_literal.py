@@ -28,6 +28,7 @@ _WORDS = {"True": "true", "False": "false", "None": "null"}
 # sends the line to literal_eval.
 _SAFE_ESCAPES = re.compile(r"\\(?:[\\\"ntrbf']|u(?![dD][89a-fA-F])[0-9a-fA-F]{4})")  # JSON pairs surrogates, Python does not
 _DECODER = json.JSONDecoder(strict=False)  # Python strings may hold raw TABs; JSON's strict mode forbids them
+_SCAN = _DECODER.scan_once
 
 
 # Tier 1 does no Python work per token (on 3.11 a regex callback or group template costs a
@@ -80,17 +81,13 @@ def _fast(line: str) -> str | None:
                 text = line.replace("\\'", "\\u0027")
     # What is left of the escapes (\n, \t, \uXXXX, …) reads the same in JSON and cannot hide a
     # quote: every quote left delimits a string.
-    if '"' in text:
-        # "…" tokens (texts with apostrophes, the common case) or a " inside a '…' token.
-        out = _mixed(text)
-        if out is not None:
-            return out
     pieces = text.split("'")
-    if not len(pieces) % 2:
-        return _split_by_regex(line)
     code = "\x01".join(pieces[0::2])
-    if '"' in code:
-        return _split_by_regex(line)
+    if not len(pieces) % 2 or '"' in code:
+        # "…" tokens (texts with apostrophes): see _mixed. (A '…' token's own " are in the
+        # bodies, never here, once the ' before them are paired correctly.)
+        out = _mixed(text)
+        return _split_by_regex(line) if out is None else out
     # Every string is a '…' token: its quotes become ", a " inside it is escaped.
     code = _fix_code(code)
     if code is None:
@@ -221,10 +218,19 @@ def loads(line: str) -> object:
     """The value of one Python literal, exactly as :func:`ast.literal_eval` gives it."""
     text = _fast(line)
     if text is not None:
-        try:
-            return _DECODER.decode(text)
-        except ValueError:
-            pass
+        try:  # the C scanner straight away; decode() adds two whitespace regexes per line
+            value, end = _SCAN(text, 0)
+        except StopIteration:  # leading whitespace, or not JSON: decode() says which
+            end = -1
+        except ValueError:  # not JSON
+            end = -2
+        if end == len(text):
+            return value
+        if end != -2:
+            try:  # whitespace around the value
+                return _DECODER.decode(text)
+            except ValueError:
+                pass
     try:  # tier 2: token by token, for strings holding quotes or escapes JSON spells otherwise
         return _DECODER.decode(_TOKEN.sub(_token, line))
     except (_Unsupported, ValueError):
