@@ -3,7 +3,7 @@
 :func:`ast.literal_eval` compiles each line to an AST and walks it in Python: about 10K lines/s,
 13 minutes for the 7.8M-line review file. The lines are Python ``repr`` output, which differs
 from JSON only in quoting, ``True``/``False``/``None`` and a few escapes. :func:`loads` rewrites
-just those tokens (one regex pass) and hands the line to :func:`json.loads`; anything it does
+just those tokens (bulk string operations) and hands the line to the C JSON scanner; anything it does
 not fully understand — an escape JSON spells differently, a tuple, a non-string key, a bare
 name, a number JSON cannot read — goes to :func:`ast.literal_eval` instead, so the result is
 always what ``literal_eval`` returns (checked by a differential test).
@@ -32,18 +32,21 @@ _SCAN = _DECODER.scan_once
 
 
 # Tier 1 does no Python work per token (on 3.11 a regex callback or group template costs a
-# Python call per match, which is what made a tokenizer no faster than literal_eval). Escaped
-# backslashes are set aside; if no escaped quote is left, every quote is a delimiter, so the
-# line is cut with str.split on " (the "…" tokens Python writes for texts with apostrophes) and
-# then on ' — the '…' tokens' quotes become " by joining the pieces back with ". The code
-# pieces between strings get True/False/None → true/false/null and lose the u prefix, in bulk.
-# Lines with escaped quotes (texts with both quote kinds) are cut by one regex split instead.
+# Python call per match, which is what made a tokenizer no faster than literal_eval). When the
+# escapes are not only \n \t \r \b \f \\ (one C search says so), one regex pass lists them:
+# any JSON reads differently sends the line to tier 2, and \' — the one escaped quote repr
+# writes — becomes \u0027. Then every quote left delimits a string, so the line is cut with
+# str.split on ': when no " is in the code pieces every string was a '…' token, and joining the
+# pieces back with " (a " inside them escaped) makes JSON strings; otherwise the "…" tokens
+# (texts with apostrophes) are cut out first on " (_mixed). The code pieces between strings get
+# True/False/None → true/false/null and lose the u prefix, in bulk. Lines where a '…' token
+# holds a " and "…" tokens are there too, or with a raw line break, are cut by one regex split.
 # Anything a bulk rewrite could get wrong is checked first, by C-level searches, and sent to
 # tier 2: an escape JSON reads differently from Python (\x, \0, \/, \N{…}, \U…, a surrogate
 # \uD800-DFFF, an unknown escape), a bare name JSON accepts but Python does not (true, false,
-# null, NaN, Infinity), a " inside a '…' token found by the quote parity. Forms only Python
-# reads (tuples, sets, int keys, 1_000, 0x1F, 1., .5, trailing commas, b''/r'') make the JSON
-# parse fail and go to tier 2 as well.
+# null, NaN, Infinity), a quote the pairing cannot account for (quote parity, markers). Forms
+# only Python reads (tuples, sets, int keys, 1_000, 0x1F, 1., .5, trailing commas, b''/r'')
+# make the JSON parse fail and go to tier 2 as well.
 _SPLIT = re.compile(
     r"""(?:(')|")((?(1)[^'\\\r\n]*(?:\\.[^'\\\r\n]*)*|[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*))(?(1)'|")"""
 )
