@@ -114,3 +114,12 @@ def test_random_reprs_parse_identically():
     for _ in range(3000):
         record = {f"k{i}": value(0) for i in range(rng.randrange(1, 6))}
         _same(str(record))
+
+
+@pytest.mark.parametrize("text", ["plain", "it's", 'say "hi"', "it's \"both\"", "tab\there", "C:\\games\\x", "back\\", "line\nbreak", "🙂 it's"])
+def test_review_texts_stay_on_the_bulk_rewrite(text):
+    """The common review shapes (apostrophes, both quote kinds, \\n, \\t, backslashes) are rewritten
+    in bulk, not by the regex tokenizer or literal_eval — the speed issue 15 is about."""
+    line = str({"username": "p1", "text": text, "early_access": False, "found_funny": None, "tags": [u"Indie", text]})
+    assert python_literal._fast(line) is not None, line
+    _same(line)
