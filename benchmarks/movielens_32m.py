@@ -39,6 +39,9 @@ def main() -> None:
     parser.add_argument("--movies", type=int, default=87_585)
     parser.add_argument("--tags", type=int, default=2_000_072)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/itdr-bench"))
+    parser.add_argument("--profile", type=int, metavar="N", default=0,
+                        help="after the timed build, build again under cProfile and print its N costliest "
+                             "functions by cumulative and by own time (the main process only; untimed)")
     args = parser.parse_args()
 
     raw = args.workdir / f"ml-32m-synthetic-v3-{args.ratings}"
@@ -80,6 +83,20 @@ def main() -> None:
     print(f"{'CPU s: floor, build':<28}{floor_cpu:>12.2f} s   {build_cpu:.2f} s = {build_cpu / floor_cpu:.2f} x; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"{'peak RSS of the build':<28}{peak_gb:>12.2f} GB  (target <= 6)")
+    if args.profile:
+        _profile(command, args.workdir / "itdr-build.prof", args.profile)
+
+
+def _profile(command: list[str], path: Path, top: int) -> None:
+    """Where the build's time goes: the same command under cProfile, its top functions printed."""
+    import pstats
+
+    # one worker: cells are generated in this process, where cProfile sees them
+    profiled = [command[0], "-m", "cProfile", "-o", str(path), *command[1:], "--workers", "1"]
+    subprocess.run(profiled, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "TQDM_DISABLE": "1"})
+    stats = pstats.Stats(str(path))
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
 
 
 if __name__ == "__main__":

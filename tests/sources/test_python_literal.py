@@ -44,6 +44,20 @@ HAND_WRITTEN = [
     "  {'leading': 'spaces'}",
     "{'a': 1}\n",
     "{'a': 1}\r\n",
+    # the escape prefilter and the \\' → \\u0027 rewrite
+    "{'p': 'C:\\\\games\\\\x', 'q': 'a\\\\'}",
+    "{'p': 'C:\\\\games', 'r': 'it\\'s \"x\"'}",
+    "{'p': 'ends \\\\\\\\', 'r': 'it\\'s \"x\"\\\\'}",
+    "{'a': 'x\\\\\\'y \"q\"', 'b': \"it's\"}",
+    "{'a': \"it\\'s\", 'b': 'say \"hi\"'}",
+    "{'a': \"it's\", 'b': 'say \"hi\"', 'c': [u\"don't\", None]}",
+    "{'a': 'bad \\\\\\x41 esc', 'b': '\\u0027 quote'}",
+    "{'a': 'raw\nnewline'}",
+    "{'a': \"raw\rreturn's\"}",
+    "{'a': u\"x\" , 'b': U'y', 'c': True, 'd': u\"It's None\"}",
+    "{'a': 'x', 'b': true}",
+    "{\"k\": 'v' 'w'}",
+    "{'a': 'tab\\tfeed\\fback\\bret\\r', 'n': -1.5e-10, 'm': [-0, 1E+3]}",
 ]
 
 
@@ -100,3 +114,13 @@ def test_random_reprs_parse_identically():
     for _ in range(3000):
         record = {f"k{i}": value(0) for i in range(rng.randrange(1, 6))}
         _same(str(record))
+
+
+@pytest.mark.parametrize("text", ["plain", "it's", 'say "hi"', "it's \"both\"", "tab\there", "C:\\games\\x", "back\\", "line\nbreak", "🙂 it's"])
+def test_review_texts_stay_on_the_bulk_rewrite(text):
+    """The common review shapes (apostrophes, both quote kinds, \\n, \\t, backslashes) are rewritten
+    in bulk, not by the regex tokenizer or literal_eval — the speed issue 15 is about."""
+    record = {"username": "p1", "text": text, "early_access": False, "found_funny": None, "tags": ["Indie", text]}
+    line = str(record).replace("'tags'", "u'tags'")  # a games-file u'' prefix too
+    assert python_literal._fast(line) is not None, line
+    _same(line)
