@@ -330,7 +330,7 @@ def write_card(
         changelog=changelog(),
         code_url=options.code_url,
         gated=options.gated,
-        popularity_cells=popularity_cells(folder, configs),  # issue 12: how hard the candidate lists are
+        popularity_cells=popularity_cells(folder, configs),  # how hard the candidate lists are
         **context,
     )
     (folder / "README.md").write_text(str(card), encoding="utf-8")

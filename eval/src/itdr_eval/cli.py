@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if results is not None:
         s = results["summary"]
-        if results.get("baselines"):  # issue 12: --baselines prints its tables
+        if results.get("baselines"):  # --baselines prints its tables
             from .baselines import render_markdown
 
             print(render_markdown(results["baselines"], results.get("cells", [])))

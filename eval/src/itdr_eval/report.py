@@ -268,7 +268,7 @@ def write_chart(path: str, results: Mapping[str, Any], other: Mapping[str, Any] 
         ax.set_xticks(list(xs))
         ax.set_xticklabels([c["source"] for c in cells], rotation=30, ha="right", fontsize=7)
         ax.set_title(f"{task.abbr}: {key}" + (" (lower is better)" if key == "rmse" else ""), fontsize=9)
-        # issue 12: the random baseline's exact expectation as a chance line per source
+        # the random baseline's exact expectation as a chance line per source
         chance = {(b["task"], b["source"]): (b.get("expected") or {}).get(key)
                   for b in results.get("baselines") or [] if b.get("baseline") == "random"}
         for x, c in zip(xs, cells):

@@ -383,13 +383,12 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     from .prompts import resolve_format
 
     validate(cfg)
-    # --- issue 12: a baseline (or no model at all with --baselines) is scored without loading a model
+    # a baseline (or no model at all with --baselines) is scored without loading a model
     from .baselines import parse_baseline_name
 
     baseline_name = parse_baseline_name(cfg.model)
     if baseline_name is not None or not cfg.model:
         cfg = dataclasses.replace(cfg, finetune="none")
-    # --- end issue 12
     if cfg.finetune == "auto":
         # A base model is tuned with the paper's recipe; a saved adapter is scored as it is.
         # A served model (--backend openai) is scored as it is, too.
@@ -426,9 +425,9 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     _check_existing_predictions(cfg, pred_path, done, stored, fp)
 
     def mode_of(task: Task) -> str:
-        if baseline_name is not None:  # issue 12
+        if baseline_name is not None:
             return f"baseline:{baseline_name}"
-        if cfg.predict_mode == "constrained" and task.closed_set:  # issue 12
+        if cfg.predict_mode == "constrained" and task.closed_set:
             return "constrained"
         return "likelihood" if cfg.predict_mode == "likelihood" and task.closed_set else "generate"
 
@@ -447,7 +446,7 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
                               "note": "no model: model-free baselines only"}, timings, pred_path, t0,
                               {"started": started, "fingerprint": fp, "budgets": {}, "original": original, "opts": opts,
                                "tasks_skipped": skipped_tasks})
-    if baseline_name is not None:  # model-free predictions (issue 12)
+    if baseline_name is not None:  # model-free predictions
         from .interp import baseline_predictions
 
         if state.is_main_process:
@@ -506,7 +505,7 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     else:
         model_info = {**((stored or {}).get("model_info") or {"base_model": cfg.model, "adapter": None}),
                       "note": "model not loaded: every prediction was already in predictions.jsonl"}
-    if cfg.candidate_orders:  # the same rows under permuted candidate orders (issue 12)
+    if cfg.candidate_orders:  # the same rows under permuted candidate orders
         from .interp import score_candidate_orders
 
         score_candidate_orders(cfg, tasks, eval_rows, opts, budgets, baseline_name, predictor, state)
