@@ -21,6 +21,7 @@ import datasets
 from . import __version__, card
 from .builder import CITATION, Itdr
 from .card import CardOptions, length_unit
+from .cellstats import CellStats
 from .config import BuildConfig
 from .errors import ItdrError
 from .export import card_data, drop_empty_splits, place_parquet
@@ -34,7 +35,7 @@ from .outdir import (
 )
 from .pipeline import Plan, Selection, run
 from .references.config import ReferenceConfig
-from .report import CellStats, as_json, cell_stats
+from .report import as_json
 from .sources import SOURCES
 from .subtasks import ordered_names
 
@@ -141,8 +142,9 @@ def _build_into(
     shutil.rmtree(staging / ".prepared", ignore_errors=True)
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     tokenizer = (card_options or CardOptions()).tokenizer
-    unit = length_unit(tokenizer) if tokenizer else None  # the card's unit: tokens in the report too
-    stats = [cell_stats(c, unit) for c in plan.cells]
+    unit = length_unit(tokenizer)  # the card's unit: tokens in the report too
+    # one set of statistics, counted from the Parquet files just written: what the card and the report show
+    stats = card.collect_cells(staging, subtasks, unit)
     _write_card(staging, plan, infos, stats, repo_id, card_options or CardOptions())
     report = {"generator": MARKER, **as_json(stats, plan.skipped, plan.skipped_lines, plan.sources)}
     (staging / "build_report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -174,6 +176,7 @@ def _write_card(
         folder, data, configs=list(infos), options=options,
         version=__version__, repo_id=repo_id, skipped=plan.skipped, demo=plan.selection.demo,
         parameters=parameters, task_descriptions=plan.config.task_descriptions, sources=sources, citation=CITATION,
+        cells=stats,
     )
 
 

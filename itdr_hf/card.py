@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import re
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -26,9 +25,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import cellstats
 from .baselines import popularity_cells
+from .cellstats import CellStats
 from .errors import ItdrError
-from .matrix import PAPER_CELLS, paper_count
+from .matrix import PAPER_CELLS
 from .paper import PAPER, PAPER_LENGTHS
 from .splits import SPLITS
 
@@ -194,26 +195,6 @@ def _count_words(texts: list[str]) -> list[int]:
 # -- statistics counted from the folder ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CellCard:
-    """One (subtask, source) cell as the card shows it."""
-
-    subtask: str
-    source: str
-    splits: dict[str, int]
-    eval_subset: int
-    avg_input: float
-    avg_output: float
-    provenance: dict[str, int]
-    paper: int | None
-    paper_input: float | None
-    paper_output: float | None
-
-    @property
-    def total(self) -> int:
-        return sum(self.splits.values())
-
-
 def data_files(folder: Path, config: str) -> dict[str, list[Path]]:
     """The Parquet shards of one config folder, by split, in shard order."""
     found: dict[str, list[Path]] = {}
@@ -224,52 +205,9 @@ def data_files(folder: Path, config: str) -> dict[str, list[Path]]:
     return found
 
 
-def collect_cells(folder: Path, configs: Iterable[str], unit: LengthUnit) -> list[CellCard]:
+def collect_cells(folder: Path, configs: Iterable[str], unit: LengthUnit) -> list[CellStats]:
     """Count every cell of the subtask configs (``all`` repeats them) from the Parquet files."""
-    import pyarrow.parquet as pq
-
-    tallies: dict[tuple[str, str], dict[str, Any]] = {}
-    for config in configs:
-        if config == "all":
-            continue
-        for split, paths in data_files(folder, config).items():
-            for path in paths:
-                table = pq.read_table(path)
-                names = set(table.column_names)
-                cols = {c: table.column(c).to_pylist() for c in ("task", "source", "input", "output", "eval_subset")}
-                provenance = table.column("reference_provenance").to_pylist() if "reference_provenance" in names else None
-                inputs, outputs = unit.count(cols["input"]), unit.count(cols["output"])
-                for i, (task, source) in enumerate(zip(cols["task"], cols["source"], strict=True)):
-                    t = tallies.setdefault(
-                        (task, source),
-                        {"splits": Counter(), "eval": 0, "inp": 0, "out": 0, "prov": Counter()},
-                    )
-                    t["splits"][split] += 1
-                    t["eval"] += bool(cols["eval_subset"][i])
-                    t["inp"] += inputs[i]
-                    t["out"] += outputs[i]
-                    if provenance is not None and task in provenance_tasks():
-                        t["prov"][provenance[i] or "(missing)"] += 1
-    cells = []
-    for (task, source), t in tallies.items():
-        n = sum(t["splits"].values())
-        paper_in, paper_out = PAPER_LENGTHS.get((task, source), (None, None))
-        cells.append(
-            CellCard(
-                subtask=task,
-                source=source,
-                splits={s: t["splits"].get(s, 0) for s in SPLITS},
-                eval_subset=t["eval"],
-                avg_input=t["inp"] / n,
-                avg_output=t["out"] / n,
-                provenance=dict(sorted(t["prov"].items())),
-                paper=paper_count(task, source),
-                paper_input=paper_in,
-                paper_output=paper_out,
-            )
-        )
-    order = {name: i for i, name in enumerate(PAPER_CELLS)}
-    return sorted(cells, key=lambda c: (order.get(c.subtask, len(order)), c.source))
+    return cellstats.collect_cells(folder, configs, unit, data_files, provenance_tasks())
 
 
 # -- rendering ---------------------------------------------------------------------------------------
@@ -299,6 +237,7 @@ def write_card(
     configs: Sequence[str],
     options: CardOptions | None = None,
     template: Path | None = None,
+    cells: Sequence[CellStats] | None = None,
     **context: Any,
 ) -> DatasetCard:
     """Count the folder's cells, render the card and write it as ``folder/README.md``.
@@ -308,7 +247,8 @@ def write_card(
     """
     options = options or CardOptions()
     unit = length_unit(options.tokenizer)
-    cells = collect_cells(folder, configs, unit)
+    if cells is None:  # a build passes the statistics it reports; a re-card (publish) counts the folder
+        cells = collect_cells(folder, configs, unit)
     _add_metadata(folder, data, options, context.get("sources") or [])
     by_config = {c: [cell for cell in cells if c == "all" or cell.subtask == c] for c in configs}
     provenance = [cell for cell in cells if cell.subtask in provenance_tasks()]

@@ -1,65 +1,11 @@
-"""Per-cell statistics of a build, beside the paper's numbers.
-
-Lengths are always counted in whitespace-separated words, which needs no tokenizer; with
-``--card-tokenizer`` (e.g. ``deepseek-v3``, the paper's) they are also counted in tokens, and
-``length_unit`` says which tokenizer counted them, or why it fell back to words.
-"""
+"""The build's report: the per-cell statistics (:mod:`itdr_hf.cellstats`) beside the paper's
+numbers, printed as a table and written to ``build_report.json`` with what was skipped and why."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from .cellstats import WORDS_ONLY, CellStats, cell_stats
 
-from .cells import Cell
-from .matrix import paper_count
-from .splits import SPLITS
-
-if TYPE_CHECKING:
-    from .card import LengthUnit
-
-
-@dataclass(frozen=True)
-class CellStats:
-    subtask: str
-    source: str
-    train: int
-    validation: int
-    test: int
-    eval_subset: int
-    avg_input_words: float
-    avg_output_words: float
-    paper: int | None
-    avg_input_tokens: float | None = None
-    avg_output_tokens: float | None = None
-    length_unit: str = "whitespace-separated words (no tokenizer was requested)"
-
-    @property
-    def total(self) -> int:
-        return self.train + self.validation + self.test
-
-
-def cell_stats(cell: Cell, unit: LengthUnit | None = None) -> CellStats:
-    """``unit``: a token counter (``card.length_unit``); a words unit only records why there are no tokens."""
-    rows = [row for split in SPLITS for row in cell.rows[split]]
-    n = max(len(rows), 1)
-    tokens = {}
-    if unit is not None:
-        tokens["length_unit"] = unit.description
-        if unit.name == "tokens":
-            tokens["avg_input_tokens"] = round(sum(unit.count([r["input"] for r in rows])) / n, 2)
-            tokens["avg_output_tokens"] = round(sum(unit.count([r["output"] for r in rows])) / n, 2)
-    return CellStats(
-        **tokens,
-        subtask=cell.subtask,
-        source=cell.source,
-        train=len(cell.rows["train"]),
-        validation=len(cell.rows["validation"]),
-        test=len(cell.rows["test"]),
-        eval_subset=sum(r["eval_subset"] for r in cell.rows["test"]),
-        avg_input_words=sum(len(r["input"].split()) for r in rows) / n,
-        avg_output_words=sum(len(r["output"].split()) for r in rows) / n,
-        paper=paper_count(cell.subtask, cell.source),
-    )
+__all__ = ["CellStats", "as_json", "as_table", "cell_stats"]
 
 
 def as_json(
@@ -68,7 +14,7 @@ def as_json(
     return {
         "sources": dict(sources or {}),
         "skipped_lines": list(skipped_lines),
-        "cells": [{**asdict(s), "total": s.total} for s in stats],
+        "cells": [s.as_report() for s in stats],
         "skipped": [{"subtask": t, "source": s, "reason": r} for t, s, r in skipped],
         "total": sum(s.total for s in stats),
     }
@@ -98,7 +44,7 @@ def as_table(
             line += f" {s.avg_input_tokens:>7.1f} {_num(p_in):>6} {s.avg_output_tokens:>7.1f} {_num(p_out):>6}"
         lines.append(line)
     lines.append(f"{'total':<45} {sum(s.total for s in stats):>28}")
-    if stats and any(s.length_unit != CellStats.length_unit for s in stats):
+    if stats and any(s.length_unit != WORDS_ONLY for s in stats):
         lines.append(f"lengths: words, and {stats[0].length_unit}" if tokens else f"lengths: {stats[0].length_unit}")
     from .pipeline import skip_reasons
 

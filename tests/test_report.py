@@ -30,3 +30,23 @@ def test_a_fallback_to_words_is_said():
 
 def test_without_a_tokenizer_the_report_is_words_only():
     assert "lengths:" not in as_table([cell_stats(cell())], [])
+
+
+def test_the_report_and_the_card_show_one_set_of_statistics_counted_from_the_written_files(tmp_path):
+    """build_report.json, the console table and the card come from one count of the published Parquet."""
+    import json
+
+    from itdr_hf import build_dataset
+    from itdr_hf.card import collect_cells
+    from itdr_hf.pipeline import Selection
+
+    result = build_dataset(tmp_path / "demo", Selection(demo=True))
+    counted = collect_cells(result.output, result.configs, length_unit(None))
+    assert list(result.stats) == counted and len(counted) == 32
+    report = json.loads((result.output / "build_report.json").read_text())
+    assert report["cells"] == [s.as_report() for s in counted]
+    card = (result.output / "README.md").read_text()
+    for s in counted:  # the card's per-source rows carry the same averages
+        assert f"| `{s.source}` | {s.train} | {s.validation} | {s.test} | {s.eval_subset} | {s.total} |" in card
+        assert f"{s.avg_input:.1f} | {s.avg_output:.1f} |" in card
+    assert any(s.provenance for s in counted)  # reference provenance is part of the same statistics
