@@ -29,20 +29,38 @@ ORDER_SEP = "#order"
 
 
 def _rewrite(text: str, candidates: Sequence[str], new_order: Sequence[str]) -> str:
-    """``text`` with the candidate titles (listed in order after 'Candidates') replaced by ``new_order``."""
-    anchor = text.lower().rfind("candidates")
-    pos = max(anchor, 0)
-    spans: list[tuple[int, int]] = []
-    for title in candidates:
-        at = text.find(title, pos)
-        if at < 0:
-            raise ValueError(f"candidate {title!r} not found in order in the prompt; cannot permute this row")
-        spans.append((at, at + len(title)))
-        pos = at + len(title)
+    """``text`` with the candidate titles (listed in order after a 'candidates' mention) replaced by ``new_order``.
+
+    The list is searched for after the last mention of "candidates" that is followed by all titles
+    in order (then from the start): the real MovieLens prompts also say "rank all 10 candidates"
+    after the list, so the last mention alone is not the list's heading (issue 13).
+    """
+    lower = text.lower()
+    anchors, at = [], lower.rfind("candidates")
+    while at >= 0:
+        anchors.append(at)
+        at = lower.rfind("candidates", 0, at)
+    for pos in anchors + [0]:
+        spans = _spans(text, candidates, pos)
+        if spans is not None:
+            break
+    else:
+        raise ValueError(f"candidates {list(candidates)[:3]!r}... not found in order in the prompt; cannot permute this row")
     out = text
     for (start, end), title in reversed(list(zip(spans, new_order))):
         out = out[:start] + title + out[end:]
     return out
+
+
+def _spans(text: str, candidates: Sequence[str], pos: int) -> list[tuple[int, int]] | None:
+    spans: list[tuple[int, int]] = []
+    for title in candidates:
+        at = text.find(title, pos)
+        if at < 0:
+            return None
+        spans.append((at, at + len(title)))
+        pos = at + len(title)
+    return spans
 
 
 def permute_row(row: Mapping[str, Any], perm: Sequence[int], k: int) -> dict[str, Any]:
