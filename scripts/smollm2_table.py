@@ -102,3 +102,36 @@ if __name__ == "__main__":
     import sys
 
     print(render(sys.argv[1]))
+
+
+def chart(out_dir: str, path: str) -> None:
+    """Bars per (cell, metric): chance, popularity, zero-shot, tuned, with the models' 95% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    zs = _load(os.path.join(out_dir, "zero_shot", "results.json")) or {}
+    tu = _load(os.path.join(out_dir, "tuned", "results.json")) or {}
+    base = {(c["baseline"], c["task"]): c for c in zs.get("baselines", [])}
+    tcells = {c["task"]: c for c in tu.get("cells", [])}
+    panels = [(c, m) for c in zs.get("cells", []) for m in METRICS.get(c["task"], ())]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.3 * len(panels), 2.8), dpi=80)
+    for ax, (c, m) in zip(axes, panels):
+        rnd = base.get(("random", c["task"])) or {}
+        vals = [(rnd.get("expected") or {}).get(m), (base.get((POPULARITY.get(c["task"], "popularity"), c["task"])) or {}).get("metrics", {}).get(m),
+                c["metrics"].get(m), (tcells.get(c["task"]) or {}).get("metrics", {}).get(m)]
+        errs = [[0, 0], [0, 0]]
+        for cell in (c, tcells.get(c["task"])):
+            ci = ((cell or {}).get("ci") or {}).get(m)
+            v = (cell or {}).get("metrics", {}).get(m)
+            errs[0].append(v - ci["lo"] if ci and v is not None else 0)
+            errs[1].append(ci["hi"] - v if ci and v is not None else 0)
+        ax.bar(range(4), [v if v is not None else 0 for v in vals], yerr=errs, capsize=3,
+               color=["#bbbbbb", "#888888", "#4c72b0", "#dd8452"])
+        ax.set_xticks(range(4), ["chance", "pop.", "zero", "tuned"], fontsize=7)
+        ax.set_title(f"{c['abbr']} {m}" + (" (lower better)" if m == "rmse" else ""), fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
