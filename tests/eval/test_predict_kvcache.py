@@ -32,7 +32,7 @@ def test_cached_scores_equal_the_full_pass(loaded, norm, max_length):
             assert len(p_ids) == 24  # the prompt really was cut by max_length
         got, ref = cached.option_scores(p_ids, OPTIONS), full.option_scores(p_ids, OPTIONS)
         assert got == pytest.approx(ref, abs=1e-4)
-        assert len(set(round(g, 3) for g in got)) == len(OPTIONS)  # distinct options, distinct scores
+        assert len({round(g, 3) for g in got}) == len(OPTIONS)  # distinct options, distinct scores
         # only one-token options: the prompt pass alone scores them
         assert cached.option_scores(p_ids, ["x", "y"]) == pytest.approx(full.option_scores(p_ids, ["x", "y"]), abs=1e-4)
 
