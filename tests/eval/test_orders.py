@@ -66,6 +66,18 @@ def test_title_category_entries_move_whole_and_a_question_naming_candidates_is_n
     assert new["input"].endswith("from the 3 candidates.")
 
 
+def test_permutation_finds_the_list_when_candidates_is_mentioned_after_it():
+    """Regression (issue 13): the real MovieLens TKR prompt ends '... please rank all 10 candidates ...';
+    the last mention of 'candidates' was taken as the list's heading and every real row was refused."""
+    row = make_rows("top_k_recommendation", "test")[0]
+    tail = "\nBased on this history, please rank all 10 candidates by how likely the user is to interact next."
+    real = {**row, "input": row["input"] + tail,
+            "messages": [{**row["messages"][0], "content": row["messages"][0]["content"] + tail}, row["messages"][1]]}
+    new = permute_row(real, list(reversed(range(10))), 0)
+    listed = [ln.split(". ", 1)[1] for ln in new["input"].split("Candidates:\n")[1].split(tail)[0].splitlines()]
+    assert listed == list(reversed(row["candidates"])) and new["input"].endswith(tail)
+
+
 @pytest.mark.parametrize("config", ["top_k_recommendation", "next_item_recommendation"])
 def test_first_candidate_model_is_perfect_at_position_1_and_chance_elsewhere(config):
     task = get_task(config)

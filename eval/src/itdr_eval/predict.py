@@ -1,9 +1,12 @@
 """Prediction: batched greedy generation, or log-likelihood scoring of closed-set options.
 
 Generation left-pads a batch of prompts (sorted by length) and decodes greedily with a per-task
-``max_new_tokens``. Likelihood mode scores every option of one row in a single batched forward
-pass: sequences ``prompt + option`` are left-padded so that all end at the same position, and
-only the last ``max(option length) + 1`` positions' logits are computed (``logits_to_keep``).
+``max_new_tokens``. Likelihood mode runs the prompt of a row once, keeps its KV cache, and then
+runs only the option tokens of all options as one right-padded batch against that cache (repeated
+per option): the prompt is usually 10-100x longer than an option, so this is what keeps scoring
+10 RP options or 20 TKR candidates cheap (issue 13). ``kv_reuse=False`` is the previous single
+batched pass over left-padded ``prompt + option`` sequences, kept as the reference (same scores to
+float rounding) and for models whose forward returns no cache.
 
 Options per subtask: RP - each value of the rating scale, NIR - each candidate title (both as the
 full trained response, end-of-turn included); TKR/CDR - each candidate as the complete first
@@ -42,6 +45,7 @@ class Predictor:
     # RP likelihood options: per (rating_min, rating_max) the exact answer string of each scale value,
     # as the dataset writes it (see scoring.rating_option_strings); None = formatted with format_rating
     rating_strings: Mapping[tuple[float, float], Mapping[float, str]] | None = None
+    kv_reuse: bool = True  # likelihood: one prompt pass, then only the option tokens on its KV cache
 
     def __post_init__(self) -> None:
         tok = self.tokenizer
@@ -86,23 +90,85 @@ class Predictor:
     # ------------------------------------------------------------------ likelihood
     def option_scores(self, prompt_ids: Sequence[int], completions: Sequence[str]) -> list[float]:
         """Log-likelihood of each completion after the prompt (sum or mean over its tokens)."""
+        comp_ids = [encode(self.tokenizer, c, False) or [self.pad_id] for c in completions]
+        token_lps = None
+        if self.kv_reuse and len(prompt_ids) > 0:
+            token_lps = self._option_logprobs_cached(prompt_ids, comp_ids)
+        if token_lps is None:
+            token_lps = self._option_logprobs_full(prompt_ids, comp_ids)
+        scores: list[float] = []
+        for lp in token_lps:
+            total = float(lp.sum())
+            scores.append(total / len(lp) if self.likelihood_norm == "mean" else total)
+        return scores
+
+    def _option_logprobs_full(self, prompt_ids: Sequence[int], comp_ids: Sequence[Sequence[int]]) -> list:
+        """Per-token log-probabilities of each option from one left-padded pass over ``prompt + option``."""
         import torch
 
-        comp_ids = [encode(self.tokenizer, c, False) or [self.pad_id] for c in completions]
         width = max(len(c) for c in comp_ids)
-        ids, mask = self._left_pad([list(prompt_ids) + c for c in comp_ids])
+        ids, mask = self._left_pad([list(prompt_ids) + list(c) for c in comp_ids])
         position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
         with torch.inference_mode():
             logits = self.model(input_ids=ids, attention_mask=mask, position_ids=position_ids,
-                                logits_to_keep=width + 1).logits
+                                logits_to_keep=width + 1, use_cache=False).logits
         logp = torch.log_softmax(logits[:, -(width + 1):-1].float(), dim=-1)
-        scores: list[float] = []
+        out = []
         for i, c in enumerate(comp_ids):
-            target = torch.tensor(c, device=logp.device)
-            tok_lp = logp[i, width - len(c):, :].gather(-1, target[:, None]).squeeze(-1)
-            total = float(tok_lp.sum())
-            scores.append(total / len(c) if self.likelihood_norm == "mean" else total)
-        return scores
+            target = torch.tensor(list(c), device=logp.device)
+            out.append(logp[i, width - len(c):, :].gather(-1, target[:, None]).squeeze(-1))
+        return out
+
+    def _cache_kwarg(self) -> str:
+        """transformers 5.25 renamed ``past_key_values`` to ``cache`` (the old name warns); 5.17 knows only the old."""
+        import inspect
+
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+    def _option_logprobs_cached(self, prompt_ids: Sequence[int], comp_ids: Sequence[Sequence[int]]) -> list | None:
+        """Per-token log-probabilities of each option: the prompt once, then the options on its cache.
+
+        The first token of every option is scored by the prompt pass's last logits; tokens 2..n by
+        one batched pass over the options' tokens 1..n-1 (right-padded: padding comes after every
+        real token, so causal attention never lets a real token see it), with the prompt's cache
+        repeated once per option. Returns None when the model gives back no cache.
+        """
+        import torch
+
+        p_len = len(prompt_ids)
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([list(prompt_ids)], device=self.device),
+                             use_cache=True, logits_to_keep=1)
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+            rest_width = max(len(c) for c in comp_ids) - 1
+            rest = None
+            if rest_width > 0:
+                if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+                    return None
+                n = len(comp_ids)
+                cache.batch_repeat_interleave(n)
+                ids = torch.full((n, rest_width), self.pad_id, dtype=torch.long)
+                mask = torch.zeros((n, p_len + rest_width), dtype=torch.long)
+                mask[:, :p_len] = 1
+                for i, c in enumerate(comp_ids):
+                    if len(c) > 1:
+                        ids[i, :len(c) - 1] = torch.tensor(list(c[:-1]), dtype=torch.long)
+                        mask[i, p_len:p_len + len(c) - 1] = 1
+                position_ids = torch.arange(p_len, p_len + rest_width, dtype=torch.long).expand(n, -1)
+                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                    position_ids=position_ids.to(self.device), use_cache=True,
+                                    **{self._cache_kwarg(): cache}).logits
+                rest = torch.log_softmax(logits.float(), dim=-1)
+        lps = []
+        for i, c in enumerate(comp_ids):
+            lp = first[c[0]].reshape(1)
+            if len(c) > 1:
+                target = torch.tensor(list(c[1:]), device=rest.device)
+                lp = torch.cat([lp, rest[i, :len(c) - 1].gather(-1, target[:, None]).squeeze(-1)])
+            lps.append(lp)
+        return lps
 
     def likelihood_record(self, task: Task, row: Mapping[str, Any], opts: ScoringOptions) -> dict[str, Any]:
         prompt, p_ids = self.prompt_ids(row)
