@@ -119,6 +119,16 @@ class EvalConfig(BackendOptions):  # backend options (--backend, --base-url, ...
     warmup_ratio: float = _opt(0.0, "Warm-up as a fraction of training steps, in [0, 1).")
     epochs: float = _opt(2.0, "Training epochs.")
     per_device_batch_size: int = _opt(1, "Training batch size per device.")
+    batching: str = _opt(
+        "padded",
+        "How a training micro-batch is laid out. 'padded' = right-padded to its longest example "
+        "(LLaMA-Factory's default; the paper's batch of 1 has no padding); 'length-grouped' = padded, "
+        "with examples of similar length sampled together; 'packed' = padding-free: the micro-batch is "
+        "one row, position ids restart per example and the attention stays within each example, so the "
+        "loss and gradients equal 'padded' on the same examples while no compute goes to padding. "
+        "Matters with --per-device-batch-size > 1 (e.g. 8 x 1 instead of 1 x 8 on a GPU).",
+        choices=("padded", "length-grouped", "packed"),
+    )
     grad_accum: int = _opt(8, "Gradient accumulation steps.")
     cutoff_len: int = _opt(2048, "Training sequence cutoff in tokens (prompt + response).")
     precision: str = _opt(

@@ -1,5 +1,8 @@
 """LoRA SFT with plain ``transformers.Trainer``: loss on the response tokens only.
 
+A micro-batch is right-padded (:class:`SFTCollator`), optionally grouped by length, or packed
+without padding (:func:`packed_collator`); all three give the same loss on the same examples.
+
 Each example is ``prompt_ids + response_ids`` with labels ``-100`` on the prompt. When the pair
 exceeds ``cutoff_len`` both are cut by :func:`infer_seqlen`, the rule of LLaMA-Factory's
 supervised data processor (``llamafactory.data.processor.processor_utils.infer_seqlen``).
@@ -66,6 +69,63 @@ class SFTCollator:
         return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def packed_collator():
+    """``--batching packed``: transformers' padding-free collator.
+
+    The micro-batch becomes one row whose position ids restart at 0 for each example, with no
+    attention mask: transformers then builds a block-diagonal causal mask (SDPA, eager) or runs
+    FlashAttention's variable-length kernel, so no token attends across examples. Each example's
+    first label becomes ``-100`` (a prompt token already), so no target crosses a boundary either;
+    the loss therefore counts exactly the response tokens that :class:`SFTCollator` counts.
+    """
+    from transformers import DataCollatorWithFlattening
+
+    return DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE_INDEX)
+
+
+def collator_for(cfg: EvalConfig, pad_token_id: int):
+    return packed_collator() if cfg.batching == "packed" else SFTCollator(pad_token_id)
+
+
+def check_packing(model: Any, examples: Sequence[Mapping[str, list[int]]], tolerance: float = 1e-3) -> float:
+    """Refuse ``--batching packed`` on a model whose attention ignores the packed layout.
+
+    Packing is only correct where the model builds its attention from position ids (transformers'
+    mask utilities); an architecture with its own attention code would silently let examples
+    attend to each other. Two short training examples are packed as ``[a, b]`` and as
+    ``[a reversed, b]``: with the attention kept within each example, ``b``'s logits cannot change
+    (masked keys contribute exact zeros, in any precision). Any change above ``tolerance`` stops the
+    run before training. Returns the largest change found.
+    """
+    import torch
+
+    from .errors import EvalError
+
+    usable = sorted((e for e in examples if len(set(e["input_ids"])) > 1), key=lambda e: len(e["input_ids"]))[:2]
+    if len(usable) < 2:
+        return 0.0
+    first, second = usable
+    other = {"input_ids": first["input_ids"][::-1], "labels": first["labels"]}
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            tails = []
+            for pair in ([first, second], [other, second]):
+                batch = {k: v.to(device) for k, v in packed_collator()(pair).items() if k != "labels"}
+                tails.append(model(**batch, use_cache=False).logits[0, len(first["input_ids"]):].float())
+    finally:
+        model.train(was_training)
+    diff = float((tails[0] - tails[1]).abs().max())
+    if not diff <= tolerance:
+        raise EvalError(
+            f"--batching packed: in a packed row, one training example's logits changed by {diff:.3g} when the "
+            "example before it changed: this model's attention does not keep packed examples apart. "
+            "Use --batching padded or length-grouped, or another --attn-implementation.")
+    return diff
+
+
 def lora_config(cfg: EvalConfig):
     from peft import LoraConfig
 
@@ -85,6 +145,15 @@ def init_lora(cfg: EvalConfig, model: Any):
 
     set_seed(cfg.seed)
     return get_peft_model(model, lora_config(cfg))
+
+
+def prepare_for_training(cfg: EvalConfig, model: Any):
+    """The base model made ready for :func:`make_trainer`: no KV cache, inputs that carry gradients
+    under activation checkpointing, fresh LoRA weights."""
+    if cfg.activation_checkpointing:
+        model.enable_input_require_grads()
+    model.config.use_cache = False  # no KV cache while training
+    return init_lora(cfg, model)
 
 
 def training_arguments(cfg: EvalConfig, checkpoint_dir: str, dtype):
@@ -107,6 +176,7 @@ def training_arguments(cfg: EvalConfig, checkpoint_dir: str, dtype):
         save_steps=cfg.save_steps,
         save_total_limit=cfg.save_total_limit,
         seed=cfg.seed,
+        **_sampling(cfg),
         report_to="none",
         remove_unused_columns=False,
         label_names=["labels"],
@@ -116,6 +186,34 @@ def training_arguments(cfg: EvalConfig, checkpoint_dir: str, dtype):
     )
 
 
+def _sampling(cfg: EvalConfig) -> dict[str, Any]:
+    """``--batching length-grouped`` in the spelling of the installed transformers (5.2x names it
+    ``train_sampling_strategy``; earlier releases have the boolean ``group_by_length``)."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    if cfg.batching != "length-grouped":
+        return {}
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    if "train_sampling_strategy" in names:
+        return {"train_sampling_strategy": "group_by_length"}
+    return {"group_by_length": True}
+
+
+def make_trainer(cfg: EvalConfig, model: Any, examples: Sequence[Mapping[str, list[int]]], pad_token_id: int,
+                 checkpoint_dir: str):
+    """The ``Trainer`` ``itdr-eval`` trains with: ``model`` already wrapped by :func:`init_lora`,
+    ``examples`` from :func:`tokenize_example`. Shared with ``benchmarks/eval_gpu_lora.py`` so the
+    benchmark measures this path and not a copy of it."""
+    from transformers import Trainer
+
+    from .modeling import resolve_dtype
+
+    args = training_arguments(cfg, checkpoint_dir, resolve_dtype(cfg.precision))
+    return Trainer(model=model, args=args, train_dataset=list(examples), data_collator=collator_for(cfg, pad_token_id))
+
+
 def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
                rows: Sequence[Mapping[str, Any]], output_dir: str) -> tuple[Any, dict[str, Any]]:
     """Fine-tune ``model`` with LoRA on ``rows``; save the adapter (+ tokenizer, card) to ``output_dir/adapter``.
@@ -123,22 +221,15 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
     Returns the trained PEFT model and a summary (steps, tokens, seconds, loss).
     """
     from tqdm.auto import tqdm
-    from transformers import Trainer
     from transformers.trainer_utils import get_last_checkpoint
 
-    from .modeling import resolve_dtype
-
-    dtype = resolve_dtype(cfg.precision)
     examples = [tokenize_example(tokenizer, r, fmt, cfg.cutoff_len) for r in tqdm(rows, desc="tokenize train")]
-    if cfg.activation_checkpointing:
-        model.enable_input_require_grads()
     use_cache = model.config.use_cache
-    model.config.use_cache = False  # no KV cache while training
-    model = init_lora(cfg, model)
+    model = prepare_for_training(cfg, model)
     ckpt_dir = os.path.join(output_dir, "checkpoints")
-    args = training_arguments(cfg, ckpt_dir, dtype)
-    trainer = Trainer(model=model, args=args, train_dataset=examples,
-                      data_collator=SFTCollator(tokenizer.pad_token_id))
+    if cfg.batching == "packed":
+        check_packing(model, examples)
+    trainer = make_trainer(cfg, model, examples, tokenizer.pad_token_id, ckpt_dir)
     resume_from = get_last_checkpoint(ckpt_dir) if cfg.resume and os.path.isdir(ckpt_dir) else None
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume_from)
@@ -168,7 +259,7 @@ def write_model_card(adapter_dir: str, cfg: EvalConfig, info: Mapping[str, Any])
     base = cfg.model
     hp = {k: v for k, v in config_to_dict(cfg).items() if k in {
         "lora_rank", "lora_alpha", "lora_dropout", "lora_target", "learning_rate", "lr_scheduler",
-        "warmup_ratio", "epochs", "per_device_batch_size", "grad_accum", "cutoff_len", "precision",
+        "warmup_ratio", "epochs", "per_device_batch_size", "batching", "grad_accum", "cutoff_len", "precision",
         "train_tasks", "train_fraction", "seed", "prompt_format"}}
     card = f"""---
 base_model: {base}
