@@ -141,6 +141,8 @@ CHUNK_EDGES = [
     "'b': 2}",
     "[1",
     "2]",
+    "{'a': \"it's",  # a "…" token that ends on the next line
+    "\", 'b': \"it's\"}",
     "3, 4",
     "{'a': [{'b': 1}",
     "{'c': 2}]}",
@@ -155,6 +157,7 @@ CHUNK_EDGES = [
     "{'text': \"': \\\" is not a dict value here\", 'b': 'it\\'s'}",
     "{'t': 'he said: \"it\\'s\"', 'u': \"it's\"}",  # a '…' with " and a "…" token: neither cut
     "{'t': 'say \"hi\"', 'u': [\"it's\", \"don't\"]}",
+    "{'t': 'a \", \"k\": \"', 'u': \"it's\"}",  # cut on " first, it reads as JSON, another dict
     "{'t': \"it's\", 'u': \"don't\"}",  # "…" tokens with an even number of '
     "{'t': \"it's\", 'x': true}",
     "{'t': \"it's\", 'x': NaN}",
