@@ -280,10 +280,11 @@ class _Slow:
 SLOW = _Slow()
 """The entry :func:`loads_lines` gives a line it leaves to :func:`loads` (decode it first)."""
 
-# A backslash that starts an escape JSON does not read as Python does (plain ones: \n \t \r \b \f
-# \\ and \uXXXX outside the surrogates). Found at an escaped backslash too; _escape tells them apart.
-_ESCAPE_FIX = re.compile(rb"\\(?:[^ntrbf\\u]|u[dD][89a-fA-F])")
-_JSON_ESCAPE = {b"'": b"\\u0027", b'"': b"\\u0022", b"x": b"\\u00"}
+# An escaped backslash (kept: matching it consumes the pair, so escapes pair left to right as
+# Python pairs them), or an escape JSON does not read as Python does (the plain ones, \n \t \r \b
+# \f and \uXXXX outside the surrogates, are left unmatched).
+_ESCAPE_FIX = re.compile(rb"\\(?:\\|[^ntrbf\\u]|u[dD][89a-fA-F])")
+_JSON_ESCAPE = {b"\\\\": b"\\\\", b"\\'": b"\\u0027", b'\\"': b"\\u0022", b"\\x": b"\\u00"}
 _SPOILED = b"\\\x00"  # an escape JSON rejects
 _TRAILING = re.compile(r"[ \t]*")
 
@@ -348,14 +349,7 @@ def _without_control_bytes(lines: list[bytes]) -> tuple[list[int], bytes]:
 
 
 def _escape(match: re.Match) -> bytes:
-    escape = match.group()
-    text, start = match.string, match.start()
-    run = start
-    while run and text[run - 1] == 0x5C:  # the backslashes before it
-        run -= 1
-    if (start - run) % 2:  # an odd run: this backslash is the second of an escaped backslash
-        return escape
-    return _JSON_ESCAPE.get(escape[1:], _SPOILED)
+    return _JSON_ESCAPE.get(match.group(), _SPOILED)
 
 
 def _single_quoted(text: bytes, k: int) -> bytes | None:
