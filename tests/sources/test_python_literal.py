@@ -175,7 +175,10 @@ CHUNK_EDGES = [
     "{'a': u'x'u'y'}",
     "{'a': 1e400, 'b': -0, 'c': -0.0, 'd': 10**3}",
     "{'a': 12345678901234567890123, 'b': 1.7976931348623157e308, 'c': 5e-324}",
-    "{'a': 'x', 'a': 'y'}",
+    "{'a': 'x', 'b': 1, 'a': 'y'}",
+    "{'a': 18446744073709551615, 'b': 18446744073709551616, 'c': -9223372036854775809, 'd': 10000000000000000000000}",
+    "{'a': 0.1, 'b': 1e-7, 'c': 2.5e+300, 'd': 123456789.123456789, 'e': 1e22, 'f': 1e23}",
+    "{'del': 'x\x7fy', 'nbsp': 'a\xa0b', 'soft': 'a\xadb'}",
     "{'raw': 'tab\there', 'ff': 'form\x0cfeed', 'esc': 'e\x1b', 'nel': '\x85', 'ls': '\u2028'}",
     "{'a': (1, 2), 'b': {1, 2}, 'c': {1: 2}}",
     "'just a string'",
@@ -183,6 +186,17 @@ CHUNK_EDGES = [
     "None",
     "[]",
 ]
+
+
+@pytest.fixture(params=["msgspec", "json"])
+def decoder(request, monkeypatch):
+    """loads_lines with each JSON decoder it can use: msgspec (a dependency) and json (without it)."""
+    if request.param == "msgspec":
+        pytest.importorskip("msgspec")
+        assert python_literal._DECODE_BYTES is not None
+    else:
+        monkeypatch.setattr(python_literal, "_DECODE_BYTES", None)
+    return request.param
 
 
 def _same_many(lines: list[str]) -> list:
@@ -206,13 +220,13 @@ def _fixture_lines() -> list[str]:
     return lines
 
 
-def test_loads_lines_on_the_steam_fixtures_all_in_bulk():
+def test_loads_lines_on_the_steam_fixtures_all_in_bulk(decoder):
     lines = _fixture_lines()
     assert SLOW not in _same_many(lines)
 
 
 @pytest.mark.parametrize("lines", [[h for h in HAND_WRITTEN if "\n" not in h], CHUNK_EDGES], ids=["hand", "edges"])
-def test_loads_lines_alone_together_and_among_good_lines(lines):
+def test_loads_lines_alone_together_and_among_good_lines(lines, decoder):
     for line in lines:
         _same_many([line])
     _same_many(lines)
@@ -222,7 +236,7 @@ def test_loads_lines_alone_together_and_among_good_lines(lines):
         assert SLOW not in got[:at] + got[at + len(lines):], "a bad line took its neighbours with it"
 
 
-def test_loads_lines_random_reprs_in_chunks_of_any_size():
+def test_loads_lines_random_reprs_in_chunks_of_any_size(decoder):
     lines = _random_reprs(11, 3000)
     rng = random.Random(3)
     start = 0
@@ -232,7 +246,7 @@ def test_loads_lines_random_reprs_in_chunks_of_any_size():
         start += size
 
 
-def test_a_bad_line_in_a_chunk_is_left_alone_and_the_others_parse():
+def test_a_bad_line_in_a_chunk_is_left_alone_and_the_others_parse(decoder):
     good = _fixture_lines()[:300]
     for bad in (good[150][:40], good[150].replace("'", "", 1), good[150] + "'", good[150].replace("False", "false")):
         lines = good[:150] + [bad] + good[151:]
@@ -242,7 +256,7 @@ def test_a_bad_line_in_a_chunk_is_left_alone_and_the_others_parse():
             loads(bad)
 
 
-def test_loads_lines_raw_bytes():
+def test_loads_lines_raw_bytes(decoder):
     good = [line.encode() + b"\n" for line in _fixture_lines()[:20]]
     expected = [ast.literal_eval(line.decode()) for line in good]
     # the last line of a file may lack its \n; CRLF endings are whitespace to both parsers
@@ -288,7 +302,7 @@ def _reference(path, required=("username",)):
 
 
 @pytest.mark.parametrize("batch", [1, 2, 7, 256, 10**6])
-def test_the_reader_gives_line_by_line_records_and_bad_lines_at_any_batch_size(tmp_path, monkeypatch, batch):
+def test_the_reader_gives_line_by_line_records_and_bad_lines_at_any_batch_size(tmp_path, monkeypatch, batch, decoder):
     from itdr_hf.readers import jsonl
 
     monkeypatch.setattr(jsonl, "PYTHON_BATCH", batch)
