@@ -11,7 +11,8 @@ Parsers, all on the same lines in the same run, records checked identical to lit
 - ``ast.literal_eval`` (the floor);
 - ``loads (str)``: :func:`python_literal.loads` per line, on the line without its ``\\n``;
 - ``loads (reader)``: the same as the reader called it before batching: the raw line decoded, ``\\n`` kept;
-- ``loads_lines``: the reader's path now, raw lines (``\\n`` kept) :data:`PYTHON_BATCH` at a time.
+- ``loads_lines``: the reader's path now, raw lines (``\\n`` kept) :data:`PYTHON_BATCH` at a time,
+  its JSON decoded by msgspec; ``loads_lines (json)``: the same with json's scanner, as without msgspec.
 
 Times are CPU seconds of this process (``time.process_time``), best of ``--repeat`` rounds,
 the parsers taking turns within each round, so other work on a shared machine moves all of them
@@ -28,6 +29,7 @@ import random
 import time
 
 from itdr_hf.readers.jsonl import PYTHON_BATCH
+from itdr_hf.sources import python_literal
 from itdr_hf.sources.python_literal import SLOW, loads, loads_lines
 
 WORDS = ["game", "fun", "great", "bad", "story", "graphics", "worth", "money", "hours", "played", "friends", "multiplayer", "boring", "recommend", "buy", "sale", "price", "bugs", "crash", "update", "devs", "early", "access", "controls", "music", "level", "boss"]
@@ -77,7 +79,19 @@ def parsers(lines: list[str]) -> dict:
         "loads (str)": lambda: [loads(line) for line in lines],
         "loads (reader)": lambda: [loads(raw.decode()) for raw in raws],
         "loads_lines": lambda: [value for batch in batches for value in loads_lines(batch)],
+        "loads_lines (json)": without_msgspec(lambda: [value for batch in batches for value in loads_lines(batch)]),
     }
+
+
+def without_msgspec(run):
+    def json_decoder():
+        saved, python_literal._DECODE_BYTES = python_literal._DECODE_BYTES, None
+        try:
+            return run()
+        finally:
+            python_literal._DECODE_BYTES = saved
+
+    return json_decoder
 
 
 def check(lines: list[str], runs: dict) -> int:
@@ -86,7 +100,7 @@ def check(lines: list[str], runs: dict) -> int:
     left = 0
     for name, run in runs.items():
         got = run()
-        if name == "loads_lines":
+        if name.startswith("loads_lines"):
             left = sum(value is SLOW for value in got)
             got = [loads(line) if value is SLOW else value for line, value in zip(lines, got)]
         wrong = sum(a != b or repr(a) != repr(b) for a, b in zip(got, expected))
@@ -125,7 +139,9 @@ def main() -> None:
         floor = measured["ast.literal_eval"]
         print(f"{label}: {len(lines)} lines (avg {chars:.0f} chars), identical records: yes, left to loads by loads_lines: {left}")
         for name, rate in measured.items():
-            print(f"  {name:18s} {rate:10,.0f} lines/s  {rate / floor:5.1f}x")
+            print(f"  {name:19s} {rate:10,.0f} lines/s  {rate / floor:5.1f}x")
+    if python_literal._DECODE_BYTES is None:
+        print("msgspec is not installed: both loads_lines rows use json's scanner")
     print("target: loads_lines >= 5x ast.literal_eval")
 
 
