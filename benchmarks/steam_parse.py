@@ -18,19 +18,30 @@ Times are CPU seconds of this process (``time.process_time``), best of ``--repea
 the parsers taking turns within each round, so other work on a shared machine moves all of them
 alike. Target (issue 15): loads_lines ≥ 5× ast.literal_eval.
 
-    python benchmarks/steam_parse.py [--lines 20000] [--repeat 5]
+``--reader N`` also times the Steam review reader end to end on N review lines written to a
+temporary gzipped file: ``iter_numbered`` as ``Steam`` calls it (gunzip, parse, required
+fields, ``_review``), against the same loop line by line with ``loads`` (the reader before
+batching) and with ``ast.literal_eval``.
+
+    python benchmarks/steam_parse.py [--lines 20000] [--repeat 5] [--reader 50000]
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import gzip
 import random
+import tempfile
 import time
+from pathlib import Path
 
-from itdr_hf.readers.jsonl import PYTHON_BATCH
+from itdr_hf.readers.budget import BadLines
+from itdr_hf.readers.jsonl import PYTHON_BATCH, iter_numbered
+from itdr_hf.readers.opening import iter_raw_lines
 from itdr_hf.sources import python_literal
 from itdr_hf.sources.python_literal import SLOW, loads, loads_lines
+from itdr_hf.sources.steam import _review
 
 WORDS = ["game", "fun", "great", "bad", "story", "graphics", "worth", "money", "hours", "played", "friends", "multiplayer", "boring", "recommend", "buy", "sale", "price", "bugs", "crash", "update", "devs", "early", "access", "controls", "music", "level", "boss"]
 EXTRAS = ["it's", "don't", "I'd", '"epic"', "café", "naïve", "🙂", "10/10", "\t", "—", "C:\\games"]
@@ -119,11 +130,49 @@ def rates(runs: dict, n: int, repeat: int) -> dict:
     return {name: n / seconds for name, seconds in best.items()}
 
 
+REQUIRED = ("username", "product_id", "date")
+
+
+def line_by_line(path: Path, parse) -> list:
+    """The reader's loop before batching: each raw line decoded and parsed alone, then checked and converted."""
+    out = []
+    for number, raw in iter_raw_lines(path):
+        if not raw.strip():
+            continue
+        record = parse(raw.decode("utf-8"))
+        if isinstance(record, dict) and all(record.get(f) not in (None, "") for f in REQUIRED):
+            out.append((number, _review(record)))
+    return out
+
+
+def reader(n: int, seed: int, repeat: int) -> None:
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "steam_reviews.json.gz"
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            fh.writelines(review_line(rng) + "\n" for _ in range(n))
+        runs = {
+            "literal_eval loop": lambda: line_by_line(path, ast.literal_eval),
+            "loads loop (before)": lambda: line_by_line(path, loads),
+            "iter_numbered (now)": lambda: list(iter_numbered(path, BadLines(path, 0.0), parse="python",
+                                                              required=REQUIRED, convert=_review)),
+        }
+        results = [run() for run in runs.values()]
+        if any(result != results[0] for result in results):
+            raise SystemExit("the readers disagree")
+        measured = rates(runs, n, repeat)
+    floor = measured["literal_eval loop"]
+    print(f"Steam review reader, end to end: {n} lines gzipped, identical records: yes")
+    for name, rate in measured.items():
+        print(f"  {name:19s} {rate:10,.0f} lines/s  {rate / floor:5.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reader", type=int, default=0, metavar="N", help="also time the reader on N review lines")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     sets = {
@@ -140,6 +189,8 @@ def main() -> None:
         print(f"{label}: {len(lines)} lines (avg {chars:.0f} chars), identical records: yes, left to loads by loads_lines: {left}")
         for name, rate in measured.items():
             print(f"  {name:19s} {rate:10,.0f} lines/s  {rate / floor:5.1f}x")
+    if args.reader:
+        reader(args.reader, args.seed, min(args.repeat, 2))
     if python_literal._DECODE_BYTES is None:
         print("msgspec is not installed: both loads_lines rows use json's scanner")
     print("target: loads_lines >= 5x ast.literal_eval")
