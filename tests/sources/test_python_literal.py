@@ -246,6 +246,17 @@ def test_loads_lines_random_reprs_in_chunks_of_any_size(decoder):
         start += size
 
 
+@pytest.mark.parametrize("text", ["plain", "it's", 'say "hi"', "it's \"both\"", "tab\there", "C:\\games\\x", "back\\", "line\nbreak",
+                                  "🙂 it's", "caf\xe9 \xa0", ': "starts like a value', "it's: \"", "it's and don't", '"', "'"])
+def test_review_texts_stay_on_loads_lines_bulk_path(text, decoder):
+    """Whatever the cut a line is first sorted into, a review line of any common shape is parsed in bulk."""
+    record = {"username": "p1", "text": text, "early_access": False, "found_funny": None, "tags": ["Indie", text]}
+    line = str(record).replace("'tags'", "u'tags'")
+    good = _fixture_lines()[:50]
+    got = _same_many(good[:20] + [line] + good[20:])
+    assert SLOW not in got, line
+
+
 def test_a_bad_line_in_a_chunk_is_left_alone_and_the_others_parse(decoder):
     good = _fixture_lines()[:300]
     for bad in (good[150][:40], good[150].replace("'", "", 1), good[150] + "'", good[150].replace("False", "false")):
