@@ -442,7 +442,7 @@ def _python_lines(path: Path, bad: BadLines, encoding: str) -> Iterator[tuple[in
     """
     from ..sources.python_literal import SLOW, loads, loads_lines
 
-    def parsed(numbers: list[int], raws: list[bytes]) -> Iterator[tuple[int, object]]:
+    for numbers, raws in _raw_batches(path, PYTHON_BATCH):
         for number, raw, record in zip(numbers, raws, loads_lines(raws)):
             if record is SLOW:
                 record = _parse_line(number, raw, bad, loads, "python", encoding)
@@ -450,6 +450,10 @@ def _python_lines(path: Path, bad: BadLines, encoding: str) -> Iterator[tuple[in
                     continue
             yield number, record
 
+
+def _raw_batches(path: Path, size: int) -> Iterator[tuple[list[int], list[bytes]]]:
+    """Non-blank raw lines and their numbers, ``size`` at a time; on a truncated stream the lines
+    before it come first, then the error, as line by line."""
     numbers: list[int] = []
     raws: list[bytes] = []
     try:
@@ -458,13 +462,15 @@ def _python_lines(path: Path, bad: BadLines, encoding: str) -> Iterator[tuple[in
                 continue
             numbers.append(number)
             raws.append(raw)
-            if len(raws) == PYTHON_BATCH:
-                yield from parsed(numbers, raws)
+            if len(raws) == size:
+                yield numbers, raws
                 numbers, raws = [], []
-    except DataError:  # a truncated stream: the lines before it first, as line by line
-        yield from parsed(numbers, raws)
+    except DataError:  # only iter_raw_lines' own: what the caller raises on a batch is not thrown in here
+        if raws:
+            yield numbers, raws
         raise
-    yield from parsed(numbers, raws)
+    if raws:
+        yield numbers, raws
 
 
 def _python_loads() -> Callable[[str], object]:

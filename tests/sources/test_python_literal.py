@@ -337,3 +337,43 @@ def test_the_reader_gives_line_by_line_records_and_bad_lines_at_any_batch_size(t
     assert bad.examples[1].startswith("line 152: not valid utf-8 at byte")
     assert bad.examples[2].startswith("line 256: does not parse as a Python literal")
     assert len(got) == len(good) - 4  # three bad lines, one blanked
+
+
+@pytest.mark.parametrize("batch", [1, 7, 256, 10**6])
+def test_the_reader_fails_the_budget_at_the_same_line_at_any_batch_size(tmp_path, monkeypatch, batch):
+    """Too many bad lines: the error names the same counts as line by line (nothing read twice)."""
+    from itdr_hf.errors import DataError
+    from itdr_hf.readers import jsonl
+
+    good = [line for line in _fixture_lines() if "'username'" in line]
+    lines = [(good[i % len(good)][:30] if i % 50 == 7 else good[i % len(good)]).encode() for i in range(1500)]
+    path = tmp_path / "steam_reviews.json.gz"
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    messages = []
+    for size in (1, batch):
+        monkeypatch.setattr(jsonl, "PYTHON_BATCH", size)
+        bad = BadLines(path, 0.01)
+        with pytest.raises(DataError) as err:
+            list(iter_numbered(path, bad, parse="python", required=("username",)))
+        messages.append(str(err.value))
+    assert "lines could not be read" in messages[0] and messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("batch", [7, 256, 10**6])
+def test_a_truncated_stream_gives_the_lines_before_it_then_the_error_at_any_batch_size(tmp_path, monkeypatch, batch):
+    from itdr_hf.errors import DataError
+    from itdr_hf.readers import jsonl
+
+    good = [line for line in _fixture_lines() if "'username'" in line]
+    data = gzip.compress("".join(line + "\n" for line in good * 3).encode())
+    path = tmp_path / "steam_reviews.json.gz"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    seen = []
+    for size in (1, batch):
+        monkeypatch.setattr(jsonl, "PYTHON_BATCH", size)
+        numbers = []
+        with pytest.raises(DataError) as err:
+            for number, _ in iter_numbered(path, BadLines(path, 1.0), parse="python", required=("username",)):
+                numbers.append(number)
+        seen.append((numbers, str(err.value)))
+    assert seen[0][0] and seen[0] == seen[1]
