@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from itertools import repeat
 
 # A string token (optional u prefix, single or double quotes, any escapes), or a bare word, or
 # a character JSON reads differently from Python outside strings.
@@ -317,6 +318,8 @@ def loads_lines(lines: list[bytes]) -> list:
     text = b"".join(lines)
     if not text.endswith(b"\n"):
         text += b"\n"
+    if text.count(b"\n") != n or not all(map(bytes.endswith, lines[:-1], repeat(b"\n"))):
+        return out  # a line with an inner \n (a raw line break inside a string must still raise)
     if b"\x00" in text or b"\x01" in text or b"\x02" in text or b"\x03" in text or b"\x04" in text or b"\r" in text:
         keep, text = _without_control_bytes(lines)
     else:
@@ -330,8 +333,6 @@ def loads_lines(lines: list[bytes]) -> list:
             return out
     split = text.split(b"\n")
     split.pop()
-    if len(split) != len(keep):  # a line with an inner \n: the caller broke the contract
-        return [SLOW] * n
     # "…" tokens: an odd number of ' (an apostrophe in one), or one as a dict value (': " is a '…'
     # key's end before a "…" value, unless a '…' text starts with : "). A line misjudged here
     # fails its cut and is tried with the other one.

@@ -280,6 +280,8 @@ def test_loads_lines_raw_bytes(decoder):
         assert got[10] is SLOW and got[:10] + got[11:] == expected, odd
     # a line holding an inner \n breaks the contract: nothing is vouched for
     assert loads_lines([good[0], b"{'a': 1}\n{'b': 2}\n", good[1]]) == [SLOW] * 3
+    assert loads_lines([b"{'a': 'x\ny'}\n", good[1]]) == [SLOW] * 2  # a raw line break in a string
+    assert loads_lines([b"{'a': 1}", b"{'b': 2}\n{'c': 3}\n"]) == [SLOW] * 2  # right count, wrong places
     assert loads_lines([]) == []
 
 
