@@ -289,8 +289,9 @@ SLOW = _Slow()
 
 # An escaped backslash (kept: matching it consumes the pair, so escapes pair left to right as
 # Python pairs them), or an escape JSON does not read as Python does (the plain ones, \n \t \r \b
-# \f and \uXXXX outside the surrogates, are left unmatched).
-_ESCAPE_FIX = re.compile(rb"\\(?:\\|[^ntrbf\\u]|u[dD][89a-fA-F])")
+# \f and \uXXXX outside the surrogates, are left unmatched). A backslash before the line end is
+# left too: spoiling it would take the line end with it (the line fails on its own anyway).
+_ESCAPE_FIX = re.compile(rb"\\(?:\\|[^ntrbf\\u\n]|u[dD][89a-fA-F])")
 _JSON_ESCAPE = {b"\\\\": b"\\\\", b"\\'": b"\\u0027", b'\\"': b"\\u0022", b"\\x": b"\\u00"}
 _SPOILED = b"\\\x00"  # an escape JSON rejects
 _TRAILING = re.compile(r"[ \t]*")
@@ -315,11 +316,11 @@ def loads_lines(lines: list[bytes]) -> list:
     out: list = [SLOW] * n
     if not n:
         return out
+    if not all(map(bytes.endswith, lines[:-1], repeat(b"\n"))):
+        return out  # not lines as a file gives them
     text = b"".join(lines)
     if not text.endswith(b"\n"):
         text += b"\n"
-    if text.count(b"\n") != n or not all(map(bytes.endswith, lines[:-1], repeat(b"\n"))):
-        return out  # a line with an inner \n (a raw line break inside a string must still raise)
     if b"\x00" in text or b"\x01" in text or b"\x02" in text or b"\x03" in text or b"\x04" in text or b"\r" in text:
         keep, text = _without_control_bytes(lines)
     else:
@@ -327,12 +328,16 @@ def loads_lines(lines: list[bytes]) -> list:
     if b"\\" in text and _ESCAPE_FIX.search(text) is not None:
         text = _ESCAPE_FIX.sub(_escape, text)
     if b'"' not in text:
+        if text.count(b"\n") != len(keep):  # a line with an inner \n: a raw line break inside a string must raise
+            return [SLOW] * n
         json_text = _single_quoted(text, len(keep))
         if json_text is not None:
             _scan(json_text, range(len(keep)), keep, out)
             return out
     split = text.split(b"\n")
     split.pop()
+    if len(split) != len(keep):  # a line with an inner \n
+        return [SLOW] * n
     # "…" tokens: an odd number of ' (an apostrophe in one), or one as a dict value (': " is a '…'
     # key's end before a "…" value, unless a '…' text starts with : "). A line misjudged here
     # fails its cut and is tried with the other one.

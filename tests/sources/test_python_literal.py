@@ -141,6 +141,8 @@ CHUNK_EDGES = [
     "'b': 2}",
     "[1",
     "2]",
+    "{'a': 'ends with a backslash\\",  # before the \n: an escape that must not eat the line end
+    "{'a': 1}\\",
     "{'a': \"it's",  # a "…" token that ends on the next line
     "\", 'b': \"it's\"}",
     "3, 4",
