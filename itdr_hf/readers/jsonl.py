@@ -29,6 +29,7 @@ file and the last complete line.
 
 from __future__ import annotations
 
+import codecs
 import json
 import queue
 import threading
@@ -305,28 +306,16 @@ def iter_numbered(
     """Yield ``(line number, record)`` per line; undecodable, unparseable or incomplete lines count in ``bad``.
 
     ``parse``: ``"json"`` (JSON lines) or ``"python"`` (one Python dict literal per line, as the
-    UCSD Steam files are; parsed by :func:`itdr_hf.sources.python_literal.loads`, which gives
-    exactly what :func:`ast.literal_eval` gives, faster, and never uses ``eval``).
+    UCSD Steam files are; parsed :data:`PYTHON_BATCH` lines at a time by
+    :func:`itdr_hf.sources.python_literal.loads_lines`, which gives exactly what
+    :func:`ast.literal_eval` gives, faster, and never uses ``eval``).
 
     ``convert`` turns a record into what the reader keeps (a tuple of typed fields); when it
     raises :class:`BadValue` the line is counted in ``bad`` with the field named, like a line
     that does not parse. The number lets a reader come back for one line later (texts).
     """
-    loads: Callable[[str], object] = json.loads if parse == "json" else _python_loads()
     required = tuple(required)
-    for number, raw in iter_raw_lines(path):
-        if not raw.strip():
-            continue
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError as err:
-            bad.bad(number, f"not valid {encoding} at byte {err.start}")
-            continue
-        try:
-            record = loads(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
-            bad.bad(number, f"does not parse as {'JSON' if parse == 'json' else 'a Python literal'} ({err})")
-            continue
+    for number, record in _parsed_lines(path, bad, parse, encoding):
         if not isinstance(record, dict):
             bad.bad(number, f"is a {type(record).__name__}, not an object")
             continue
@@ -410,6 +399,78 @@ class LineTextStore(TextStore):
                 ) from None
             rows.append((*by_line[number], text))
         return pd.DataFrame(rows, columns=["user", "item", "text"])
+
+
+PYTHON_BATCH = 256  # lines per python_literal.loads_lines call: its per-call work amortised, a bad line re-read cheaply
+
+_UNREAD = object()
+
+
+def _parsed_lines(path: Path, bad: BadLines, parse: str, encoding: str) -> Iterator[tuple[int, object]]:
+    """``(line number, value)`` for every non-blank line that decodes and parses; the others count in ``bad``."""
+    if parse == "python" and codecs.lookup(encoding).name == "utf-8":
+        yield from _python_lines(path, bad, encoding)
+        return
+    loads: Callable[[str], object] = json.loads if parse == "json" else _python_loads()
+    for number, raw in iter_raw_lines(path):
+        if not raw.strip():
+            continue
+        record = _parse_line(number, raw, bad, loads, parse, encoding)
+        if record is not _UNREAD:
+            yield number, record
+
+
+def _parse_line(number: int, raw: bytes, bad: BadLines, loads: Callable[[str], object], parse: str, encoding: str) -> object:
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        bad.bad(number, f"not valid {encoding} at byte {err.start}")
+        return _UNREAD
+    try:
+        return loads(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
+        bad.bad(number, f"does not parse as {'JSON' if parse == 'json' else 'a Python literal'} ({err})")
+        return _UNREAD
+
+
+def _python_lines(path: Path, bad: BadLines, encoding: str) -> Iterator[tuple[int, object]]:
+    """_parsed_lines for Python-literal lines, :data:`PYTHON_BATCH` at a time through ``loads_lines``.
+
+    Each line's value is the one ``loads`` gives it (``loads_lines`` leaves the lines it cannot
+    vouch for to ``loads``), and lines are reported in file order, so the records, the bad-line
+    counts and their messages are those of the line-by-line loop.
+    """
+    from ..sources.python_literal import SLOW, loads, loads_lines
+
+    for numbers, raws in _raw_batches(path, PYTHON_BATCH):
+        for number, raw, record in zip(numbers, raws, loads_lines(raws)):
+            if record is SLOW:
+                record = _parse_line(number, raw, bad, loads, "python", encoding)
+                if record is _UNREAD:
+                    continue
+            yield number, record
+
+
+def _raw_batches(path: Path, size: int) -> Iterator[tuple[list[int], list[bytes]]]:
+    """Non-blank raw lines and their numbers, ``size`` at a time; on a truncated stream the lines
+    before it come first, then the error, as line by line."""
+    numbers: list[int] = []
+    raws: list[bytes] = []
+    try:
+        for number, raw in iter_raw_lines(path):
+            if not raw.strip():
+                continue
+            numbers.append(number)
+            raws.append(raw)
+            if len(raws) == size:
+                yield numbers, raws
+                numbers, raws = [], []
+    except DataError:  # only iter_raw_lines' own: what the caller raises on a batch is not thrown in here
+        if raws:
+            yield numbers, raws
+        raise
+    if raws:
+        yield numbers, raws
 
 
 def _python_loads() -> Callable[[str], object]:
