@@ -9,6 +9,7 @@ and names the first bad line, its field and what was wrong so the user can look.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import DataError
@@ -86,3 +87,14 @@ class BadValue(ValueError):
         super().__init__(problem)
         self.field = field
         self.problem = problem
+
+
+def iso_seconds(value: object, field: str) -> int:
+    """Seconds since the epoch of an ISO date or date-time (``2017-06-26`` or ``2018-01-01 12:00:00``),
+    read as UTC; anything else is a :class:`BadValue` in ``field``. Yelp and Steam both date their
+    reviews this way."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadValue(field, f"not a date: {value!r}") from None
+    return int(moment.replace(tzinfo=timezone.utc).timestamp())

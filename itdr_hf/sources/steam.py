@@ -55,12 +55,11 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import DataError
-from ..readers.budget import BadLines, BadValue, Degraded
+from ..readers.budget import BadLines, BadValue, Degraded, iso_seconds
 from ..readers.jsonl import Interner, LineTextStore, iter_numbered
 from ..readers.opening import require_file
 from ..tables import FrameTextStore, SourceTables
 from .base import Source, register_source
-from .yelp import _epoch
 
 REVIEWS = "steam_reviews.json.gz"
 GAMES = "steam_games.json.gz"
@@ -248,7 +247,7 @@ def _review(record: dict) -> tuple[str, str, int, float, bool]:
     except (TypeError, ValueError):
         raise BadValue("hours", f"not a number: {raw_hours!r}") from None
     text = record.get("text")
-    return user, str(record["product_id"]), _epoch(record["date"], "date"), played, bool(str(text or "").strip())
+    return user, str(record["product_id"]), iso_seconds(record["date"], "date"), played, bool(str(text or "").strip())
 
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}$")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 from array import array
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import DataError
-from ..readers.budget import BadLines, BadValue
+from ..readers.budget import BadLines, BadValue, iso_seconds
 from ..readers.jsonl import Interner, LineTextStore, iter_numbered
 from ..readers.opening import require_file
 from ..tables import SourceTables
@@ -120,15 +119,7 @@ def _review(record: dict) -> tuple[str, str, float, int]:
         raise BadValue("stars", f"not a number: {record['stars']!r}") from None
     if not 1 <= stars <= 5:
         raise BadValue("stars", f"{stars} is outside 1–5")
-    return str(record["user_id"]), str(record["business_id"]), stars, _epoch(record["date"], "date")
-
-
-def _epoch(value: object, field: str) -> int:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise BadValue(field, f"not a date: {value!r}") from None
-    return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return str(record["user_id"]), str(record["business_id"]), stars, iso_seconds(record["date"], "date")
 
 
 def _business(record: dict) -> tuple[str, str, list[str], dict[str, str]]:
