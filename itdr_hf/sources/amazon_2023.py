@@ -116,6 +116,9 @@ class Amazon2023(Source):
         )
     )
     demo_folder = "amazon_2023"
+    # Its cells run in the build's process: forked workers copied the pages of the tables' heap they
+    # touched (summed PSS 1.7x the parent's), and its costliest cell is the I/O-bound second pass.
+    fork_cells = False
 
     def find_in(self, data_dir: Path) -> Path | None:
         """A folder with at least one category's review and meta file; ``read`` checks the rest."""
@@ -136,8 +139,8 @@ class Amazon2023(Source):
         domain = np.concatenate([np.full(len(r.lines), k, dtype=np.int8) for k, r in enumerate(reviews)])
         interactions = pd.DataFrame(
             {
-                "user": pd.Categorical.from_codes(np.concatenate(user_codes), categories=users),
-                "item": pd.Categorical.from_codes(np.concatenate(item_codes), categories=items),
+                "user": _categorical(np.concatenate(user_codes), users),
+                "item": _categorical(np.concatenate(item_codes), items),
                 "rating": np.concatenate([r.rating for r in reviews]),
                 "timestamp": np.concatenate([r.timestamp for r in reviews]),
                 "domain": pd.Categorical.from_codes(domain, categories=categories),
@@ -275,6 +278,25 @@ def _unify(per_category: list[tuple[pa.Array, np.ndarray]]) -> tuple[pd.Index, l
     return pd.Index(merged.to_pandas(), dtype="str"), codes
 
 
+def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """Codes into ``categories`` (sorted, distinct: :func:`_unify` made them) without pandas' check.
+
+    ``Categorical.from_codes`` checks the categories are distinct by hashing them as Python
+    strings and keeps that table: ~90 bytes per user id, gigabytes for the 12 categories' users.
+    """
+    fastpath = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if fastpath is None:  # pragma: no cover - a pandas without the private constructor: checked, as before
+        return pd.Categorical.from_codes(codes, categories=categories)
+    return pd.Categorical.from_codes(codes, dtype=fastpath(categories, False), validate=False)
+
+
+def _codes_in(values: pd.Series, categories: pd.Index) -> np.ndarray:
+    """Each value's position in ``categories`` (-1 where absent), hashed by Arrow, nothing kept."""
+    found = pc.index_in(pa.array(np.asarray(values, dtype=object), type=pa.string()),
+                        value_set=pa.array(categories.array, type=pa.string()))
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 class _Meta:
     def __init__(self, path: Path, config: BuildConfig) -> None:
         bad = BadLines(path, config.max_bad_line_fraction, fix=FIX)
@@ -294,7 +316,7 @@ def _items(
     first_domain = np.full(len(items), len(categories), dtype=np.int16)
     np.minimum.at(first_domain, item_codes, domain.astype(np.int16))
     meta = pa.concat_tables([m.table for m in metas]) if metas else META_SCHEMA.empty_table()
-    keys = pa.array(items.to_numpy(dtype=object), type=pa.string())
+    keys = pa.array(items.array, type=pa.string())  # zero-copy: no Python string per item
     # the first meta row of an item wins (an item listed in two categories' meta files)
     position = pc.fill_null(pc.index_in(keys, value_set=meta.column("parent_asin")), -1).to_numpy()
     has_meta = position >= 0
@@ -353,8 +375,8 @@ class ReviewTexts(TextStore):
         inter = self.interactions
         users, items = inter["user"].cat, inter["item"].cat
         n_items = len(items.categories)
-        want_user = pd.Categorical(pairs["user"], categories=users.categories).codes.astype(np.int64)
-        want_item = pd.Categorical(pairs["item"], categories=items.categories).codes.astype(np.int64)
+        want_user = _codes_in(pairs["user"], users.categories)
+        want_item = _codes_in(pairs["item"], items.categories)
         found = (want_user >= 0) & (want_item >= 0)
         wanted = np.unique(want_user[found] * n_items + want_item[found])
         # only rows of a wanted item get a key: a full int64 key column and np.isin over it cost
