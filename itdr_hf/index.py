@@ -49,11 +49,12 @@ def _categorical_member_mask(values: pd.Series, wanted: object) -> np.ndarray | 
     Arrow hashes the wanted ids instead and scans the categories in C; nothing is kept.
     """
     categories = values.cat.categories
-    wanted = np.asarray(wanted)
-    if wanted.dtype.kind not in "OU" or categories.dtype.kind != "O" or not pd.api.types.is_string_dtype(categories):
+    if not (isinstance(wanted, np.ndarray) and wanted.dtype.kind == "U"):
+        wanted = np.asarray(wanted, dtype=object)  # not np.asarray(list): it would make NaN the string "nan"
+        if pd.api.types.infer_dtype(wanted, skipna=False) != "string":
+            return None  # NaN, non-strings or nothing among the wanted ids: pandas' own rules
+    if categories.dtype.kind != "O" or not pd.api.types.is_string_dtype(categories):
         return None
-    if wanted.dtype.kind == "O" and pd.api.types.infer_dtype(wanted, skipna=False) != "string":
-        return None  # NaN or non-strings among the wanted ids: pandas' own rules
     hit = pc.is_in(pa.array(categories.array, type=pa.string()), value_set=pa.array(wanted, type=pa.string()))
     table = np.append(hit.to_numpy(zero_copy_only=False), False)  # code -1 (missing) reads this last False
     return table[values.cat.codes.to_numpy()]
