@@ -55,7 +55,8 @@ def _categorical_member_mask(values: pd.Series, wanted: object) -> np.ndarray | 
             return None  # NaN, non-strings or nothing among the wanted ids: pandas' own rules
     if categories.dtype.kind != "O" or not pd.api.types.is_string_dtype(categories):
         return None
-    hit = pc.is_in(pa.array(categories.array, type=pa.string()), value_set=pa.array(wanted, type=pa.string()))
+    names = pa.array(categories.array)  # pandas' own Arrow buffer (large_string): no copy; the wanted ids are cast
+    hit = pc.is_in(names, value_set=pa.array(wanted, type=names.type))
     table = np.append(hit.to_numpy(zero_copy_only=False), False)  # code -1 (missing) reads this last False
     return table[values.cat.codes.to_numpy()]
 

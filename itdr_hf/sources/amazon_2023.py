@@ -328,10 +328,20 @@ def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
 
 
 def _codes_in(values: pd.Series, categories: pd.Index) -> np.ndarray:
-    """Each value's position in ``categories`` (-1 where absent), hashed by Arrow, nothing kept."""
-    found = pc.index_in(pa.array(np.asarray(values, dtype=object), type=pa.string()),
-                        value_set=pa.array(categories.array, type=pa.string()))
-    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    """Each value's position in ``categories`` (-1 where absent), hashed by Arrow, nothing kept.
+
+    Only the (few) values are hashed; the categories (every user id) are scanned in their own
+    buffer: hashing them, or casting pandas' large_string to string, cost ~40 bytes a user.
+    """
+    names = pa.array(categories.array)
+    wanted = pa.array(np.asarray(values, dtype=object), type=names.type)
+    distinct = pc.unique(wanted)
+    where = pc.index_in(names, value_set=distinct).to_numpy(zero_copy_only=False)  # NaN where not wanted
+    found = np.flatnonzero(~np.isnan(where)) if where.dtype.kind == "f" else np.arange(len(where))
+    code_of = np.full(len(distinct) + 1, -1, dtype=np.int64)  # the last slot: a value that is null
+    code_of[where[found].astype(np.int64)] = found
+    position = pc.fill_null(pc.index_in(wanted, value_set=distinct), len(distinct)).to_numpy(zero_copy_only=False)
+    return code_of[position]
 
 
 class _Meta:
