@@ -11,7 +11,7 @@ so every Amazon cell runs; cached between runs, ``--clean`` deletes them after),
   second pass for review texts, all configs, Parquet, card), in a child process.
 
 Memory is polled from ``/proc`` every 0.1 s over the child and every process it forks (the build
-generates cells in forked workers): the peak of the summed PSS (proportional set size: pages
+may generate cells in forked workers; Amazon cells now run in its own process): the peak of the summed PSS (proportional set size: pages
 shared copy-on-write with the parent count once) is the memory the build needs; the largest
 single-process RSS (``VmHWM``) is printed too. Then the per-GB and per-review slopes of the peak
 (least squares over the sizes) and an extrapolation to the paper's 12 real categories.
