@@ -11,7 +11,7 @@ so every Amazon cell runs; cached between runs, ``--clean`` deletes them after),
   second pass for review texts, all configs, Parquet, card), in a child process.
 
 Memory is polled from ``/proc`` every 0.1 s over the child and every process it forks (the build
-generates cells in forked workers): the peak of the summed PSS (proportional set size: pages
+may generate cells in forked workers; Amazon cells now run in its own process): the peak of the summed PSS (proportional set size: pages
 shared copy-on-write with the parent count once) is the memory the build needs; the largest
 single-process RSS (``VmHWM``) is printed too. Then the per-GB and per-review slopes of the peak
 (least squares over the sizes) and an extrapolation to the paper's 12 real categories.
@@ -42,7 +42,8 @@ CATEGORIES = ["CDs_and_Vinyl", "Video_Games"]
 BYTES_PER_REVIEW = 872  # measured on the generator: ~817 B per review line + ~55 B of meta per review
 
 # The paper's 12 categories: (users, items, reviews), from the statistics table of
-# https://amazon-reviews-2023.github.io/ (SOURCES.md records only the 571.54M-review total).
+# https://amazon-reviews-2023.github.io/ (/work/shared/SOURCES.md records only the 571.54M-review
+# total of all 33 categories, not per-category sizes).
 # Memory follows rows, not bytes: real review lines are shorter and meta lines longer than ours.
 REAL = {
     "All_Beauty": (632_000, 112_600, 701_500),
@@ -233,6 +234,12 @@ def main() -> None:
         print(f"{r['mb'] / 1e3:>7.2f}{r['reviews']:>12,}{r['floor']:>9.2f}{r['build']:>9.2f}{r['build'] / r['floor']:>7.2f}"
               f"{r['build_cpu'] / r['floor_cpu']:>7.2f}{r['pss']:>9.2f}{r['hwm']:>10.2f}" + (f"{r['read']:>8.2f}{r['read_pss']:>9.2f}" if args.phases else ""))
     print(f"targets: ratio <= 4 at every size; load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print("\nas a markdown table (benchmarks/README.md):\n")
+    print("| raw GB | reviews | floor (gzip -dc) | build | ratio | CPU ratio | peak PSS | largest process |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['mb'] / 1e3:.2f} | {r['reviews']:,} | {r['floor']:.2f} s | {r['build']:.2f} s | "
+              f"{r['build'] / r['floor']:.2f}x | {r['build_cpu'] / r['floor_cpu']:.2f}x | {r['pss']:.2f} GB | {r['hwm']:.2f} GB |")
     if len(rows) < 2:
         return
     a_gb, per_gb = slope([r["mb"] / 1e3 for r in rows], [r["pss"] for r in rows])
@@ -249,6 +256,10 @@ def main() -> None:
     estimate = (a_rev + per_review * total) / 1024**3
     print(f"  estimated peak for all 12 at once: {estimate:.1f} GB (target <= 4); linear in reviews, so an estimate: "
           f"the real ids and item metadata are longer than the synthetic ones")
+    # the largest category alone bounds what a category-at-a-time build would need
+    largest, (_, _, n_largest) = max(REAL.items(), key=lambda kv: kv[1][2])
+    print(f"  {largest} alone ({n_largest / 1e6:.1f}M reviews): {(a_rev + per_review * n_largest) / 1024**3:.1f} GB")
+    print(f"  reviews that fit in 4 GB at this slope: {max(0.0, (4 * 1024**3 - a_rev) / per_review) / 1e6:.1f}M")
 
 
 if __name__ == "__main__":

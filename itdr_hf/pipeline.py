@@ -109,7 +109,25 @@ def source_dir(source: Source, selection: Selection, dl_manager: DownloadManager
 
 def load_source(name: str, root: Path, config: BuildConfig) -> SourceIndex:
     logger.info("reading %s from %s", name, root)
-    return SourceIndex(SOURCES.get(name)().read(root, config))
+    index = SourceIndex(SOURCES.get(name)().read(root, config))
+    release_free_memory()
+    return index
+
+
+def release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    Reading a big source frees far more than it keeps (decompressed blocks, parsed tables,
+    per-category copies), and glibc keeps those pages: on Amazon 2023 ~130 bytes a review. They
+    would count in this process's memory, and in forked workers' as soon as their allocations
+    land on them.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc (musl has no malloc_trim)
+        pass
 
 
 def input_fingerprint(source: Source, root: Path) -> str:
@@ -244,17 +262,23 @@ def _generate(todo: list[tuple[str, str]], indexes: dict, config: BuildConfig, w
     forked worker processes, which share the read sources copy-on-write, give the same rows as
     one process does; without ``fork`` (Windows, macOS defaults) generation stays sequential."""
     progress = tqdm(total=len(todo), desc="cells", unit="cell", disable=None)
-    cells: list[Cell] = []
-    if workers > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    # Sources that ask for it (``Source.fork_cells`` False: Amazon 2023) are generated here, one cell
+    # at a time: a forked worker would copy every page of their tables' heap it touches.
+    forkable = [
+        (subtask, source) for subtask, source in todo if getattr(SOURCES.get(source), "fork_cells", True)
+    ]
+    cells: dict[tuple[str, str], Cell] = {}
+    if workers > 1 and len(forkable) > 1 and "fork" in multiprocessing.get_all_start_methods():
         _FORKED_INDEXES.update({k: v for k, v in indexes.items() if not isinstance(v, str)})
         context = multiprocessing.get_context("fork")
         pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)), mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+            max_workers=min(workers, len(forkable)), mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
         )
         try:
-            futures = [pool.submit(_make_forked_cell, subtask, source, config) for subtask, source in todo]
-            for future in futures:
-                cells.append(future.result())
+            futures = {key: pool.submit(_make_forked_cell, *key, config) for key in forkable}
+            _generate_here([key for key in todo if key not in futures], indexes, config, progress, cells)
+            for key, future in futures.items():
+                cells[key] = future.result()
                 progress.update()
         except BaseException:
             _kill_workers(pool)  # Ctrl-C, SIGTERM or a failed cell: the other cells are not wanted any more
@@ -263,12 +287,18 @@ def _generate(todo: list[tuple[str, str]], indexes: dict, config: BuildConfig, w
             pool.shutdown(wait=True, cancel_futures=True)
             _FORKED_INDEXES.clear()
     else:
-        for subtask, source in todo:
-            progress.set_postfix_str(f"{subtask}/{source}")
-            cells.append(make_cell(subtask, indexes[source], config))
-            progress.update()
+        _generate_here(todo, indexes, config, progress, cells)
     progress.close()
-    return cells
+    return [cells[key] for key in todo]
+
+
+def _generate_here(todo: list[tuple[str, str]], indexes: dict, config: BuildConfig, progress, cells: dict) -> None:
+    for subtask, source in todo:
+        progress.set_postfix_str(f"{subtask}/{source}")
+        cells[(subtask, source)] = make_cell(subtask, indexes[source], config)
+        if not getattr(SOURCES.get(source), "fork_cells", True):
+            release_free_memory()  # the cell's transients, before the next one
+        progress.update()
 
 
 def with_references(cells: list[Cell], references: ReferenceConfig) -> list[Cell]:

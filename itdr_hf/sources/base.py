@@ -73,6 +73,9 @@ class Source:
     alternative_files: ClassVar[str] = ""  # another accepted set of files, named in the missing-files error
     # Cells beyond the paper's matrix (itdr_hf/paper.py): further subtasks built from this source.
     subtasks: ClassVar[tuple[str, ...]] = ()
+    # False: this source's cells are generated in the build's own process, never in forked workers
+    # (a source whose tables are gigabytes: each worker would copy the pages it touches).
+    fork_cells: ClassVar[bool] = True
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
         raise NotImplementedError

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import ConfigError
-from ..index import Histories, SourceIndex
+from ..index import Histories, SourceIndex, member_mask
 from ..splits import choose_units
 from .base import UII, Example, Subtask, register_subtask
 from .common import candidates_with_negatives, distinct_titles
@@ -58,6 +58,18 @@ def _domains_per_user(inter: pd.DataFrame) -> np.ndarray:
     for domain in range(int(domains.max()) + 1 if len(domains) else 0):
         counts[np.unique(codes[domains.to_numpy() == domain])] += 1
     return counts
+
+
+def _aligned(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """``values.reindex(keys).to_numpy()`` (NaN where a key is absent); through the codes when both share
+    one categorical dtype, so pandas builds no hash table of the categories (Amazon: every user id)."""
+    index = values.index
+    if isinstance(keys.dtype, pd.CategoricalDtype) and isinstance(index.dtype, pd.CategoricalDtype) \
+            and keys.cat.categories is index.categories and values.dtype.kind in "iuf" and index.is_unique:
+        table = np.full(len(keys.cat.categories) + 1, np.nan)  # the last slot: code -1 (a missing key)
+        table[index.codes] = values.to_numpy()
+        return table[keys.cat.codes.to_numpy()]
+    return values.reindex(keys.to_numpy()).to_numpy()
 
 
 def domain_label(domain: str) -> str:
@@ -116,13 +128,13 @@ class CrossDomainRecommendation(Subtask):
         )
         if not len(both):
             return both
-        target = target[target["user"].isin(both)]
+        target = target[member_mask(target["user"], both)]
         # the first positive: the p-th last target interaction in (time, file) order, as Histories sorts
         target = target.assign(_pos=np.arange(len(target))).sort_values(["user", "timestamp", "_pos"], kind="stable")
         rank_from_end = target.groupby("user", observed=True).cumcount(ascending=False)
         cut = target.loc[rank_from_end.to_numpy() == p - 1].set_index("user")["timestamp"]
-        source = source[source["user"].isin(both)]
-        before = source["timestamp"].to_numpy() < cut.reindex(source["user"].to_numpy()).to_numpy()
+        source = source[member_mask(source["user"], both)]
+        before = source["timestamp"].to_numpy() < _aligned(cut, source["user"])
         n_before = pd.Series(before).groupby(source["user"].to_numpy(), observed=True).sum()
         return n_before.index[n_before.to_numpy() >= h].to_numpy()
 

@@ -46,8 +46,11 @@ class TargetUserIdentification(Subtask):
         if use_reviews and tables.texts.empty:
             return []
         authors = tables.texts.authors() if use_reviews else index.titled_interactions[["user", "item"]]
-        authors = authors[member_mask(authors["item"], index.item_pool)]
-        writers = authors.groupby("item", observed=True)["user"].nunique()
+        shown = member_mask(authors["item"], index.item_pool)
+        if not shown.all():  # a boolean index copies every column even when it keeps every row
+            authors = authors[shown]
+        del shown
+        writers = _writers(authors)
         raters = index.titled_interactions["item"].value_counts()
         eligible = writers.index[
             (writers.to_numpy() >= config.tui_comments)
@@ -55,7 +58,7 @@ class TargetUserIdentification(Subtask):
         ].to_numpy()
         items, splits = self._choose(index, eligible, config, rng)
         stats = self._rating_stats(index, items, config)
-        commenters = self._commenters(authors[authors["item"].isin(items)], items, config, rng)
+        commenters = self._commenters(authors[member_mask(authors["item"], items)], items, config, rng)
         texts = tables.texts.fetch(commenters) if use_reviews else rater_notes(index, commenters, config)
         by_item: dict = {}
         for user, item, text in zip(texts["user"].tolist(), texts["item"].tolist(), texts["text"].tolist()):
@@ -142,6 +145,33 @@ class TargetUserIdentification(Subtask):
                 }
             )
         return out
+
+
+def _writers(authors: pd.DataFrame) -> pd.Series:
+    """Distinct writers per item (``groupby("item")["user"].nunique()``, items without one left out).
+
+    With categorical ids it counts distinct (item, user) code pairs in one sorted int64 key: 9 bytes
+    a row, where pandas' grouped nunique peaked at ~75 (67M reviews of Home_and_Kitchen: 5 GB).
+    """
+    users, items = authors["user"], authors["item"]
+    if not (isinstance(users.dtype, pd.CategoricalDtype) and isinstance(items.dtype, pd.CategoricalDtype)):
+        return authors.groupby("item", observed=True)["user"].nunique()
+    user_codes, item_codes = users.cat.codes.to_numpy(), items.cat.codes.to_numpy()
+    if (user_codes < 0).any() or (item_codes < 0).any():  # missing ids: pandas' own rules
+        return authors.groupby("item", observed=True)["user"].nunique()
+    n_users = max(len(users.cat.categories), 1)
+    key = item_codes.astype(np.int64)  # item * users + user, sorted in place: 9 bytes a row in all
+    key *= n_users
+    key += user_codes
+    key.sort()
+    first = np.ones(len(key), dtype=bool)  # the first row of each distinct (item, user)
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    key //= n_users
+    counts = np.bincount(key, weights=first, minlength=len(items.cat.categories)).astype(np.int64)
+    del key, first
+    present = np.flatnonzero(counts)
+    index = pd.CategoricalIndex(pd.Categorical.from_codes(present, dtype=items.dtype), name="item")
+    return pd.Series(counts[present], index=index, name="user")
 
 
 def _fan_profile(tables, liked: pd.DataFrame) -> dict:
