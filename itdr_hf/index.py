@@ -156,6 +156,10 @@ class ItemLookup:
                 found = dense[item]
                 return found if found >= 0 else None
             return None
+        return self._hash_position(item)
+
+    def _hash_position(self, item: object) -> int | None:
+        """The general path: pandas' hash engine (the first row when an id repeats)."""
         try:
             loc = self.index.get_loc(item)
         except KeyError:

@@ -34,25 +34,13 @@ def test_tie_break_is_seeded_and_deterministic_and_time_still_rules():
     assert all(int(h.arrays(u).item[0]) == 5 for u in range(200))  # the earlier second comes first
 
 
-def _hash_position(index: pd.Index, item: object) -> int | None:
-    try:
-        loc = index.get_loc(item)
-    except KeyError:
-        return None
-    if isinstance(loc, slice):
-        return loc.start
-    if isinstance(loc, np.ndarray):
-        return int(np.flatnonzero(loc)[0])
-    return int(loc)
-
-
 def test_integer_ids_take_the_dense_path_with_the_same_answers():
     ids = [7, 3, 250, 3, 0, 41]  # unsorted, a repeated id (the first wins), 0
     items = pd.DataFrame({"title": [f"t{i}" for i in range(len(ids))]}, index=pd.Index(ids, name="item"))
     lookup = ItemLookup(items)
     assert lookup._dense is not None
     for item in [*ids, 1, 249, 251, 10**9, -1, np.int32(250), np.int64(41)]:
-        assert lookup.position(item) == _hash_position(items.index, item), item
+        assert lookup.position(item) == lookup._hash_position(item), item
     assert lookup.title(np.int64(3)) == "t1"
     assert lookup.get("title", 12345, "none") == "none"
 

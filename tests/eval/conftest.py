@@ -42,3 +42,15 @@ def tiny_model(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def tiny_model_no_template(tmp_path_factory) -> str:
     return make_tiny_model(str(tmp_path_factory.mktemp("tiny-plain")), chat=False)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """The tiny model's matmuls are far too small for threads: on a shared CPU they only contend.
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

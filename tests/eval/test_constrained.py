@@ -20,15 +20,7 @@ TRICKY = ["Movie Alpha", "Movie Alpha Bravo", "Movie Alpha Bravo 2", "Déjà Vu 
           "Up", "Up (2009)", "Movie Kilo", "Movie Lima", "Movie Charlie"]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The tiny model's matmuls are far too small for threads: on a shared CPU they only contend."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_slot_state_walks_a_trie_one_title_at_a_time_without_repeats():

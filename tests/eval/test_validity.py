@@ -19,15 +19,7 @@ from itdr_eval_testutils import make_rows
 TKR = get_task("tkr")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The tiny model's matmuls are far too small for threads: on a shared CPU they only contend."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _flags(task, row, text, **extra):
