@@ -145,3 +145,31 @@ def test_the_cli_trains_packed_and_records_it(tiny_model, dataset_dir, tmp_path)
         assert '"batching": "packed"' in fh.read()
     with open(os.path.join(out, "results.json")) as fh:
         assert json.load(fh)["config"]["batching"] == "packed"
+
+
+def test_a_resume_with_another_recipe_is_refused_and_the_adapter_kept(tiny_model, dataset_dir, tmp_path, capsys):
+    """A --resume reuses <output>/adapter or its checkpoints: asking for another batching (or any other
+    recipe option) must not label the old adapter with the new settings."""
+    import json
+    import os
+
+    from itdr_eval.cli import main
+
+    out = str(tmp_path / "run")
+    base = ["--model", tiny_model, "--dataset", dataset_dir, "--tasks", "rp", "--finetune", "lora",
+            "--per-device-batch-size", "4", "--grad-accum", "1", "--epochs", "1", "--max-new-tokens", "rp=4",
+            "--output", out]
+    assert main(base) == 0
+    with open(os.path.join(out, "training_recipe.json")) as fh:
+        assert json.load(fh)["batching"] == "padded"
+    with open(os.path.join(out, "adapter", "adapter_model.safetensors"), "rb") as fh:
+        weights = fh.read()
+    capsys.readouterr()
+    assert main([*base, "--resume", "--batching", "packed", "--learning-rate", "0.001"]) == 2
+    err = capsys.readouterr().err
+    assert "batching='padded'" in err and "batching='packed'" in err and "learning_rate=0.0001" in err
+    with open(os.path.join(out, "adapter", "adapter_model.safetensors"), "rb") as fh:
+        assert fh.read() == weights
+    assert main([*base, "--resume"]) == 0  # the same recipe: the folder is reused
+    with open(os.path.join(out, "results.json")) as fh:
+        assert json.load(fh)["config"]["batching"] == "padded"

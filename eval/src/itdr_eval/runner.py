@@ -419,6 +419,10 @@ def run(cfg: EvalConfig) -> dict[str, Any] | None:
     stored = F.read(pred_path)
     fp = _prediction_fingerprint(cfg, content, gen_kwargs)
     adapter_dir = os.path.join(cfg.output, "adapter")
+    if cfg.finetune == "lora" and cfg.resume:
+        from .train import check_recipe
+
+        check_recipe(cfg.output, cfg)  # before anything reuses the folder's adapter or checkpoints
     will_train = cfg.finetune == "lora" and not (cfg.resume and is_adapter(adapter_dir))
     if cfg.finetune == "lora" and not will_train:
         fp["adapter_hash"] = F.folder_hash(adapter_dir)

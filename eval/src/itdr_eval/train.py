@@ -231,6 +231,8 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
         check_packing(model, examples)
     trainer = make_trainer(cfg, model, examples, tokenizer.pad_token_id, ckpt_dir)
     resume_from = get_last_checkpoint(ckpt_dir) if cfg.resume and os.path.isdir(ckpt_dir) else None
+    if trainer.is_world_process_zero():
+        write_recipe(output_dir, cfg)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.perf_counter() - start
@@ -252,6 +254,44 @@ def train_lora(cfg: EvalConfig, model: Any, tokenizer: Any, fmt: PromptFormat,
     model.config.use_cache = use_cache
     model.eval()
     return model, info
+
+
+# the options that shape an adapter: a --resume that continues or reuses one must ask for the same
+RECIPE = ("lora_rank", "lora_alpha", "lora_dropout", "lora_target", "learning_rate", "lr_scheduler", "warmup_ratio",
+          "epochs", "per_device_batch_size", "batching", "grad_accum", "cutoff_len", "precision", "train_fraction",
+          "max_train_samples", "seed", "prompt_format", "system_instruction")
+RECIPE_FILE = "training_recipe.json"
+
+
+def recipe(cfg: EvalConfig) -> dict[str, Any]:
+    values = config_to_dict(cfg)
+    return {k: values[k] for k in RECIPE}
+
+
+def write_recipe(output_dir: str, cfg: EvalConfig) -> None:
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, RECIPE_FILE), "w", encoding="utf-8") as fh:
+        json.dump(recipe(cfg), fh, indent=2, sort_keys=True)
+
+
+def check_recipe(output_dir: str, cfg: EvalConfig) -> None:
+    """``--resume`` continues a checkpoint or reuses ``<output>/adapter``: refuse when this run asks for
+    another recipe, or the results would label the adapter with settings it was not trained with.
+    A folder from before the recipe was recorded is taken as it is."""
+    from .errors import EvalError
+
+    path = os.path.join(output_dir, RECIPE_FILE)
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as fh:
+        stored = json.load(fh)
+    wanted = json.loads(json.dumps(recipe(cfg)))
+    differ = [k for k in RECIPE if k in stored and stored[k] != wanted[k]]
+    if differ:
+        was = ", ".join(f"{k}={stored[k]!r}" for k in differ)
+        now = ", ".join(f"{k}={wanted[k]!r}" for k in differ)
+        raise EvalError(f"--resume: {output_dir} was trained with {was}; this run asks for {now}. "
+                        "Resume with the settings it was trained with, or train into another --output.")
 
 
 def write_model_card(adapter_dir: str, cfg: EvalConfig, info: Mapping[str, Any]) -> None:
