@@ -155,11 +155,11 @@ def test_faults_are_retried_honouring_retry_after(srv):
     clean = _backend(srv).generate([prompt], settings)
     srv.log.clear()
     srv.faults = ["429", "500", "malformed", "timeout"]
-    srv.retry_after, srv.timeout_s = "0.3", 0.6
-    backend = _backend(srv, timeout=0.25, retry_base_delay=0.001)
+    srv.retry_after, srv.timeout_s = "0.3", 2.0  # margins wide enough for a loaded CI machine
+    backend = _backend(srv, timeout=1.0, retry_base_delay=0.001)
     start = time.perf_counter()
     assert backend.generate([prompt], settings) == clean
-    assert time.perf_counter() - start >= 0.3 + 0.25  # waited what Retry-After asked, and the timeout
+    assert time.perf_counter() - start >= 0.3 + 1.0  # waited what Retry-After asked, and the timeout
     assert [r["status"] for r in srv.log] == [429, 500, 299, 298, 200]
     assert backend.stats["failed_attempts"] == 4
 
