@@ -22,10 +22,31 @@ def _root(subtask: str) -> str:
     return str(own) if own is not None else str(resources.files("itdr_hf.builders"))
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """``item.title`` on a dict looks the key up first, with the same result as Jinja's rule.
+
+    Jinja tries ``getattr(obj, "title")`` and, after an AttributeError, ``obj["title"]``; the
+    failed attribute lookup was a twentieth of a MovieLens 32M build's CPU (~900K of them). A
+    name that is not an attribute of ``dict`` takes Jinja's second step anyway, so it goes there
+    directly; ``d.items`` and the other dict attributes keep Jinja's rule.
+    """
+
+    def getattr(self, obj: object, attribute: str) -> object:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 @cache
 def environment(root: str | None = None) -> jinja2.Environment:
     root = root or str(resources.files("itdr_hf.builders"))
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(root),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
