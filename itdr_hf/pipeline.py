@@ -7,7 +7,9 @@ cached between calls.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import hashlib
 import json
 import logging
@@ -169,7 +171,9 @@ def run(
             plan.skipped.append((subtask, source, reason))
             continue
         todo.append((subtask, source))
-    for (subtask, source), cell in zip(todo, _generate(todo, indexes, config, workers)):
+    with _collector_skips_the_sources():
+        generated = _generate(todo, indexes, config, workers)
+    for (subtask, source), cell in zip(todo, generated):
         if cell.size == 0:
             plan.skipped.append((subtask, source, "no user or item meets the subtask's minimums"))
             continue
@@ -255,6 +259,34 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
         process.kill()
     for process in processes:
         process.join(timeout=5)
+
+
+# Objects allocated between collections of the youngest generation (CPython's default: 700).
+GC_YOUNG_THRESHOLD = 100_000
+
+
+@contextlib.contextmanager
+def _collector_skips_the_sources():
+    """While cells are generated, the cyclic collector leaves the read sources alone and runs less.
+
+    Generation allocates millions of short-lived dicts and lists (contexts, rows), and each
+    collection walked every object the read left behind: 7% of a MovieLens 32M build's CPU in
+    ``gc_collect_main`` (perf). Frozen objects are skipped, and a forked worker does not copy the
+    pages whose headers a collection would write (CPython's advice for ``fork``). Garbage cycles
+    among the sources are collected first; the thresholds and the freeze are restored after.
+    """
+    thresholds = gc.get_threshold()
+    ours = gc.get_freeze_count() == 0  # a caller's own frozen objects are left as they were
+    if ours:
+        gc.collect()
+        gc.freeze()
+    gc.set_threshold(max(thresholds[0], GC_YOUNG_THRESHOLD), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if ours:
+            gc.unfreeze()
 
 
 def _generate(todo: list[tuple[str, str]], indexes: dict, config: BuildConfig, workers: int) -> list[Cell]:

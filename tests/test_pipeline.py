@@ -95,3 +95,31 @@ def test_the_budget_counts_unknown_items_exactly(ml32m_copy):
     run(_selection(ml32m_copy), BuildConfig(max_bad_line_fraction=count / len(ratings)))
     with pytest.raises(DataError, match=f"{count:,} of {len(ratings):,} interactions"):
         run(_selection(ml32m_copy), BuildConfig(max_bad_line_fraction=(count - 1) / len(ratings)))
+
+
+def test_generation_freezes_the_sources_and_restores_the_collector():
+    import gc
+
+    from itdr_hf.pipeline import GC_YOUNG_THRESHOLD, _collector_skips_the_sources
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    with _collector_skips_the_sources():
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] >= GC_YOUNG_THRESHOLD
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_callers_own_frozen_objects_stay_frozen():
+    import gc
+
+    from itdr_hf.pipeline import _collector_skips_the_sources
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with _collector_skips_the_sources():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
