@@ -63,8 +63,24 @@ def template(subtask: str, part: str) -> jinja2.Template:
     return environment(_root(subtask)).get_template(f"{subtask}/{part}.j2")
 
 
+@cache
+def _globals(subtask: str, part: str) -> dict:
+    """The template's globals as one plain dict (Jinja keeps a ChainMap and walks it per render)."""
+    return dict(template(subtask, part).globals)
+
+
 def render(subtask: str, part: str, **context: object) -> str:
-    return template(subtask, part).render(**context).strip()
+    """``Template.render(**context)``, with the globals merged from a dict made once per template.
+
+    The same context Jinja would build (globals, then the variables over them), given to Jinja
+    as shared so it is not copied again; 80K renders in a MovieLens 32M build.
+    """
+    compiled = template(subtask, part)
+    ctx = compiled.new_context({**_globals(subtask, part), **context}, shared=True)
+    try:
+        return compiled.environment.concat(compiled.root_render_func(ctx)).strip()
+    except Exception:
+        compiled.environment.handle_exception()
 
 
 @cache

@@ -28,3 +28,17 @@ def test_attribute_lookup_matches_jinja(source, context):
 def test_a_missing_key_is_still_an_error():
     with pytest.raises(jinja2.UndefinedError, match="title"):
         environment().from_string("{{ d.title }}").render(d={"name": "x"})
+
+
+def test_render_equals_jinjas_own_render_and_keeps_its_errors():
+    from itdr_hf.templates import render, template
+
+    context = {"noun": "movie", "history": ["A", "B"], "category_label": "genres"}
+    compiled = template("next_item_recommendation", "instruction")
+    try:
+        expected = compiled.render(**context).strip()
+    except jinja2.UndefinedError as exc:  # the real template wants more: give it what it names
+        pytest.fail(f"extend the context: {exc}")
+    assert render("next_item_recommendation", "instruction", **context) == expected
+    with pytest.raises(jinja2.UndefinedError):
+        render("next_item_recommendation", "input")
