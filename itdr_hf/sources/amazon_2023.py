@@ -560,7 +560,8 @@ class _AmazonRows(AllRows):
         """The rows of the wanted items in one review file and their line numbers, block by block; parsed
         as the first pass parses, so the same lines are good or bad."""
         bad = BadLines(path, self.config.max_bad_line_fraction, fix=FIX)
-        for parsed in read_jsonl(path, REVIEW_SCHEMA, bad, required=REVIEW_SCHEMA.names):
+        # small blocks, as the text pass's: it keeps a few rows of each, on top of the tables and cells
+        for parsed in read_jsonl(path, REVIEW_SCHEMA, bad, required=REVIEW_SCHEMA.names, block_size=FETCH_BLOCK):
             hit = pc.is_in(parsed.table.column("parent_asin"), value_set=wanted)
             found = hit.to_numpy(zero_copy_only=False) if len(parsed.table) else np.zeros(0, dtype=bool)
             if found.any():
