@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +100,20 @@ def parse_categories(value: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@contextmanager
+def system_memory_pool() -> Iterator[None]:
+    """Parse with the system allocator: Arrow's default (mimalloc) keeps the pages of the parsed blocks
+    after they are freed, ~60 bytes a review by the end of the read (and ~100 MB after a re-read of a
+    few rows); the system allocator hands them back (with the pipeline's malloc_trim). Buffers
+    remember their pool, so restoring is safe."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 def category_file(root: Path, stem: str) -> Path | None:
     """``{stem}.jsonl.gz`` or a gunzipped / ``.json`` copy, whichever is there (gzip is recognised by content)."""
     return Source.file_in(root, f"{stem}.jsonl.gz")
@@ -136,15 +152,8 @@ class Amazon2023(Source):
         return None
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
-        # Arrow's default allocator (mimalloc) keeps the pages of the parsed blocks after they are
-        # freed, ~60 bytes a review by the end of the read; the system allocator hands them back
-        # (with the pipeline's malloc_trim). Buffers remember their pool, so restoring is safe.
-        previous = pa.default_memory_pool()
-        pa.set_memory_pool(pa.system_memory_pool())
-        try:
+        with system_memory_pool():
             return self._read(root, config)
-        finally:
-            pa.set_memory_pool(previous)
 
     def _read(self, root: Path, config: BuildConfig) -> SourceTables:
         categories = parse_categories(config.amazon_categories)
@@ -527,7 +536,8 @@ class _AmazonRows(AllRows):
 
     def rows_of(self, items: np.ndarray) -> pd.DataFrame:
         wanted = pa.array(np.asarray(items, dtype=object), type=pa.string())
-        parts = [self._category_rows(code, path, wanted) for code, path in enumerate(self.files.values())]
+        with system_memory_pool():
+            parts = [self._category_rows(code, path, wanted) for code, path in enumerate(self.files.values())]
         frame = pd.concat(parts, ignore_index=True)
         frame["user"] = pd.Categorical(frame["user"])  # sorted categories, as the interactions' ids are
         frame["item"] = pd.Categorical(frame["item"])
@@ -571,7 +581,8 @@ class _AmazonRows(AllRows):
         wanted = pa.array(np.asarray(titled, dtype=object), type=pa.string())
         seen = pa.array([], type=pa.string())
         for path in self.files.values():
-            users = [pc.unique(table.column("user_id")) for table, _ in self._scan(path, wanted)]
+            with system_memory_pool():
+                users = [pc.unique(table.column("user_id")) for table, _ in self._scan(path, wanted)]
             users = pc.unique(pa.chunked_array(users, type=pa.string()))
             if len(seen) and pc.any(pc.is_in(users, value_set=seen)).as_py():
                 return True
