@@ -348,8 +348,10 @@ class SourceIndex:
         inter = tables.interactions
         all_rows = None if tables.all_rows is None else tables.all_rows.in_domain(domain)
         view = SourceIndex(dataclasses.replace(tables, interactions=inter[inter["domain"] == domain], all_rows=all_rows))
-        view.__dict__["_item_lookup"] = self._item_lookup  # one item table, so one lookup and one view cache
-        view.__dict__["_views"] = self._views
+        # one item table, so one lookup, one view cache and one set of cleaned titles (each a Python
+        # object per item: recomputed per domain, they cost time and memory on Amazon's millions)
+        for shared in ("_item_lookup", "_views", "titles", "_titled_items"):
+            view.__dict__[shared] = getattr(self, shared)
         return view
 
     def domain_items(self, domain: str) -> np.ndarray:
