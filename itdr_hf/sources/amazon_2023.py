@@ -31,6 +31,13 @@ review only its ids (pandas categoricals: int32 codes + one copy of each id stri
 time and line number; :class:`ReviewTexts` reads the few reviews a subtask shows in a second
 pass. Bad lines are skipped and counted (``max_bad_line_fraction``).
 
+Most reviews are by users who never qualify for a user-history cell (on synthetic data ~80%), so
+after each category is read only its users with enough titled reviews there keep theirs
+(``amazon_early_filter``, :func:`early_filter_minimum`); the meta files are read first for the
+titles. What needs every review gets it exactly from :class:`_AmazonRows`: per-(category, item)
+counts taken before the drop (item pools, popularity, TUI's writers and raters), and the rows of
+TUI's chosen items read again from the files.
+
 Terms: no license is stated (the Hub card has none); treat as research-only, do not
 redistribute. Cite Hou et al. (2024).
 """
@@ -578,6 +585,8 @@ class _AmazonRows(AllRows):
     def _scan(self, path: Path, wanted: pa.Array):
         """The rows of the wanted items in one review file and their line numbers, block by block; parsed
         as the first pass parses, so the same lines are good or bad."""
+        if not len(wanted):
+            return
         bad = BadLines(path, self.config.max_bad_line_fraction, fix=FIX)
         # small blocks, as the text pass's: it keeps a few rows of each, on top of the tables and cells
         for parsed in read_jsonl(path, REVIEW_SCHEMA, bad, required=REVIEW_SCHEMA.names, block_size=FETCH_BLOCK):
