@@ -167,7 +167,7 @@ class Amazon2023(Source):
         files = {c: self._files(root, c) for c in categories}
         # the meta files first: the early filter counts titled reviews, so it needs the titles
         metas = [_read_meta(files[c][1], config) for c in categories]
-        minimum = early_filter_minimum(config)
+        minimum = early_filter_minimum(config, self.name)
         titled = _titled_items(metas) if minimum else None
         reviews = [_read_reviews(files[c][0], config, titled, minimum) for c in categories]
         users, user_maps = _unify([r.users[0] for r in reviews])
@@ -221,7 +221,7 @@ USER_HISTORY_SUBTASKS = ("top_k_recommendation", "next_item_recommendation", "cr
 FILTER_SAFE_SUBTASKS = (*USER_HISTORY_SUBTASKS, "target_user_identification")
 
 
-def early_filter_minimum(config: BuildConfig) -> int:
+def early_filter_minimum(config: BuildConfig, source: str = "amazon_2023") -> int:
     """The fewest titled reviews in one category that any user-history cell needs of a user; 0: keep every review.
 
     With ``cap_per_domain``, TKR and NIR run inside each category (``cells._examples``) and need
@@ -230,7 +230,7 @@ def early_filter_minimum(config: BuildConfig) -> int:
     such cell through it, so their reviews there are dropped. Not exact, so every review is kept:
     without ``cap_per_domain`` (TKR and NIR add a user's categories up), with rater notes (TUI's
     ``raters`` evidence reads its raters' whole histories), or when a subtask beyond the paper's
-    four is built from Amazon (it may need any row).
+    four is built from the source (it may need any row). ``source``: the reader's name (a subclass's own).
     """
     from ..matrix import sources_of
     from ..subtasks import SUBTASKS
@@ -238,10 +238,10 @@ def early_filter_minimum(config: BuildConfig) -> int:
 
     if config.amazon_early_filter == "off" or not config.cap_per_domain or config.tui_evidence == "raters":
         return 0
-    if any(Amazon2023.name in sources_of(name) for name in SUBTASKS.names() if name not in FILTER_SAFE_SUBTASKS):
+    if any(source in sources_of(name) for name in SUBTASKS.names() if name not in FILTER_SAFE_SUBTASKS):
         return 0
     return min(
-        config.tkr_history + config.tkr_positives, history_length(config, Amazon2023.name) + 1, config.cdr_history
+        config.tkr_history + config.tkr_positives, history_length(config, source) + 1, config.cdr_history
     )
 
 
