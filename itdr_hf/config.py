@@ -76,6 +76,15 @@ class BuildConfig:
         "Amazon Reviews 2023 categories to read, comma-separated file stems (paper: these 12; its 'Beauty' and "
         "'Fashion' are inferred to be All_Beauty and Amazon_Fashion).",
     )
+    amazon_early_filter: str = option(
+        "auto",
+        "Amazon Reviews 2023: 'auto' drops, while reading, the reviews of users with too few titled reviews in a "
+        "category for any user-history cell there (TKR, NIR, CDR), keeping exact counts of every review for item "
+        "pools, popularity and target user identification, so the rows built are the same with less memory; 'off' "
+        "keeps every review. 'auto' keeps every review where it could not be exact (cap_per_domain 0, "
+        "tui_evidence 'raters', or a subtask beyond the paper's four built from Amazon).",
+        choices=("auto", "off"),
+    )
     nir_history: int = option(
         0,
         "History items in next-item recommendation; 0 = the per-source default: 10 for MovieLens 32M "

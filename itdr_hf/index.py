@@ -223,10 +223,6 @@ class SourceIndex:
         return self._item_lookup
 
     @cached_property
-    def titles(self) -> pd.Series:
-        return self.tables.items["title"].astype(str).map(clean)
-
-    @cached_property
     def unknown_item_rows(self) -> tuple[int, list]:
         """Interactions naming an item the item file lacks (count, first few ids): never shown, so counted."""
         inter = self.tables.interactions
@@ -235,12 +231,43 @@ class SourceIndex:
         return count, ([] if not count else [str(i) for i in dict.fromkeys(inter["item"].to_numpy()[unknown][:1000])][:3])
 
     @cached_property
+    def _titled_items(self) -> np.ndarray:
+        """Items whose title is not empty once cleaned. The cleaned titles are not kept: a Python string
+        per item, ~1 GB for Amazon's 7.9M long product titles, only to learn which are empty."""
+        titles = self.tables.items["title"].astype(str)
+        titled = np.fromiter((bool(clean(t)) for t in titles), dtype=bool, count=len(titles))
+        return titles.index[titled].to_numpy()
+
+    @cached_property
     def titled_interactions(self) -> pd.DataFrame:
         """Interactions whose item has a title: only those can be shown to a model."""
         inter = self.tables.interactions
-        has_title = self.titles[self.titles.str.len() > 0].index
-        keep = member_mask(inter["item"], has_title.to_numpy())
+        keep = member_mask(inter["item"], self._titled_items)
         return inter if bool(keep.all()) else inter[keep]
+
+    @cached_property
+    def _read_counts(self) -> pd.DataFrame | None:
+        """Titled interactions per (domain, item) over every row read, where the reader dropped some; else None."""
+        all_rows = self.tables.all_rows
+        if all_rows is None:
+            return None
+        counts = all_rows.counts
+        return counts[member_mask(counts["item"], self._titled_items)]
+
+    @cached_property
+    def item_counts(self) -> pd.Series:
+        """Titled interactions per item (every row read, also those a reader dropped early)."""
+        if self._read_counts is None:
+            return self.titled_interactions["item"].value_counts()
+        return self._read_counts.groupby("item", observed=True)["rows"].sum()
+
+    def item_rows(self, items: np.ndarray) -> pd.DataFrame:
+        """Every titled interaction of these items; re-read where the reader dropped some (:class:`AllRows`)."""
+        if self.tables.all_rows is None:
+            inter = self.titled_interactions
+            return inter[member_mask(inter["item"], items)]
+        rows = self.tables.all_rows.rows_of(items)
+        return rows[member_mask(rows["item"], self._titled_items)]
 
     @cached_property
     def user_counts(self) -> pd.Series:
@@ -254,12 +281,12 @@ class SourceIndex:
     @cached_property
     def item_pool(self) -> np.ndarray:
         """Items that can be candidates: titled and interacted with at least once."""
-        return np.sort(self.titled_interactions["item"].unique())
+        rows = self.titled_interactions if self._read_counts is None else self._read_counts
+        return np.sort(rows["item"].unique())
 
     @cached_property
     def item_popularity(self) -> np.ndarray:
-        counts = self.titled_interactions["item"].value_counts()
-        return counts.reindex(self.item_pool).to_numpy(dtype=np.float64)
+        return self.item_counts.reindex(self.item_pool).to_numpy(dtype=np.float64)
 
     def users_with_at_least(self, n: int, *, rated: bool = False) -> np.ndarray:
         counts = self.rated_user_counts if rated else self.user_counts
@@ -314,17 +341,21 @@ class SourceIndex:
     @cached_property
     def domains(self) -> list[str]:
         """The domains the interactions come from (sorted); empty for single-domain sources."""
-        inter = self.tables.interactions
+        inter = self.tables.interactions if self.tables.all_rows is None else self.tables.all_rows.counts
         if "domain" not in inter.columns:
             return []
         return sorted(str(d) for d in inter["domain"].dropna().unique())
 
     def domain_view(self, domain: str) -> SourceIndex:
         """The source restricted to one domain's interactions (items, users and texts are shared)."""
-        inter = self.tables.interactions
-        view = SourceIndex(dataclasses.replace(self.tables, interactions=inter[inter["domain"] == domain]))
-        view.__dict__["_item_lookup"] = self._item_lookup  # one item table, so one lookup and one view cache
-        view.__dict__["_views"] = self._views
+        tables = self.tables
+        inter = tables.interactions
+        all_rows = None if tables.all_rows is None else tables.all_rows.in_domain(domain)
+        view = SourceIndex(dataclasses.replace(tables, interactions=inter[inter["domain"] == domain], all_rows=all_rows))
+        # one item table, so one lookup, one view cache and one titled-item list (recomputed per
+        # domain, cleaning every title costs time and memory on Amazon's millions of items)
+        for shared in ("_item_lookup", "_views", "_titled_items"):
+            view.__dict__[shared] = getattr(self, shared)
         return view
 
     def domain_items(self, domain: str) -> np.ndarray:
@@ -333,8 +364,12 @@ class SourceIndex:
 
     def _domain_pool(self, domain: str, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
         if domain not in self._domain_pools:
-            inter = self.titled_interactions
-            counts = inter.loc[inter["domain"] == domain, "item"].value_counts()
+            if self._read_counts is None:
+                inter = self.titled_interactions
+                counts = inter.loc[inter["domain"] == domain, "item"].value_counts()
+            else:
+                read = self._read_counts[(self._read_counts["domain"] == domain).to_numpy()]
+                counts = read.groupby("item", observed=True)["rows"].sum()
             counts = counts[counts.to_numpy() > 0]
             pool = np.sort(counts.index.to_numpy())
             self._domain_pools[domain] = (pool, np.cumsum(counts.reindex(pool).to_numpy(dtype=np.float64)))

@@ -189,11 +189,14 @@ def run(
 def source_report(source: Source, root: Path, index: SourceIndex, config: BuildConfig) -> dict:
     """What reading a source dropped or lacked, for the report; too many unknown items fail the build.
 
+    ``interactions`` counts every row read, also those a reader dropped early (``dropped_early``).
+
     Rows naming an item the item file lacks can never be shown to a model, so they are skipped,
     but counted against ``max_bad_line_fraction`` like unreadable lines: a truncated item file
     would otherwise shrink the build silently.
     """
-    rows = len(index.tables.interactions)
+    all_rows = index.tables.all_rows
+    rows = len(index.tables.interactions) if all_rows is None else all_rows.read
     unknown, examples = index.unknown_item_rows
     if unknown > config.max_bad_line_fraction * rows:
         raise DataError(
@@ -203,12 +206,15 @@ def source_report(source: Source, root: Path, index: SourceIndex, config: BuildC
             fix="check that the item file is complete (re-download or re-extract it), or raise --max-bad-line-fraction "
             "to skip these rows",
         )
-    return {
+    report = {
         "interactions": rows,
         "unknown_item_rows": unknown,
         "unknown_item_examples": examples,
         "absent_optional_files": source.absent_optional_files(root),
     }
+    if all_rows is not None:  # rows read but not kept (their counts still are): how many, and why
+        report["dropped_early"] = {"rows": all_rows.dropped, "reason": all_rows.reason}
+    return report
 
 
 def skip_reasons(skipped: list[tuple[str, str, str]]) -> list[str]:

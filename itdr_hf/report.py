@@ -63,6 +63,10 @@ def as_table(
                 f"skipped {info['unknown_item_rows']} of {info['interactions']} {name} interactions whose item is not in "
                 f"the item file (first: {', '.join(info['unknown_item_examples'])})"
             )
+        if "dropped_early" in info:
+            dropped = info["dropped_early"]
+            lines.append(f"{name}: dropped {dropped['rows']} of {info['interactions']} interactions at read time: "
+                         f"{dropped['reason']}")
         for file, effect in info["absent_optional_files"].items():
             lines.append(f"{name}: optional {file} absent or empty: {effect}")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ cost gigabytes); generators turn them into strings only for the rows they emit.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,6 +72,43 @@ class FrameTextStore(TextStore):
         return self.frame.loc[mine.isin(keys), ["user", "item", "text"]].reset_index(drop=True)
 
 
+class AllRows:
+    """What a reader that kept only some of the interactions it read knows of all of them.
+
+    Amazon 2023's reader drops, while reading, the reviews of users with too few titled reviews
+    in a category for any user-history cell there (most of them); what must still see every
+    review asks here: item pools, popularity and domains (:class:`~itdr_hf.index.SourceIndex`),
+    target user identification's per-item writers and the rows of the items it chose. Counting
+    from the kept rows instead would change which negatives are drawn and which items qualify.
+
+    counts: one row per (domain, item) read, columns ``domain``, ``item`` (the interactions'
+        dtypes) and ``rows`` (interactions, titled or not).
+    writers: distinct users per item over every row read, indexed by item (code order).
+    read, dropped: interactions read (after the reader's own de-duplication) and dropped early;
+        ``reason`` says why, for the report.
+    """
+
+    def __init__(self, counts: pd.DataFrame, writers: pd.Series, read: int, dropped: int, reason: str) -> None:
+        self.counts = counts
+        self.writers = writers
+        self.read, self.dropped, self.reason = read, dropped, reason
+
+    def in_domain(self, domain: str) -> AllRows:
+        """The same reader's rows, counted in one domain only (a domain view's pools)."""
+        view = copy.copy(self)
+        view.counts = self.counts[(self.counts["domain"] == domain).to_numpy()]
+        return view
+
+    def rows_of(self, items: np.ndarray) -> pd.DataFrame:
+        """Every interaction of these items, dropped or kept, in the order read: columns ``user``, ``item``,
+        ``rating``, ``timestamp``, ``domain``."""
+        raise NotImplementedError
+
+    def users_in_two_domains(self, titled: np.ndarray) -> bool:
+        """Whether some user interacted with ``titled`` items in two domains, over every row read."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True, eq=False)
 class SourceTables:
     """A source after reading.
@@ -84,6 +122,8 @@ class SourceTables:
         str), ``tags`` (list of str), ``year`` (str), ``domain`` (str) and ``details`` (dict of
         str → str: publisher, author, …).
     skipped_lines: :meth:`BadLines.summary` of each file that had lines skipped, for the report.
+    all_rows: set by a reader that dropped rows early (:class:`AllRows`); None: ``interactions``
+        holds every row read.
     users: indexed by user id with the columns ``user_attributes`` name; may be empty.
     texts: user-written text about items (reviews, tags as comments), a :class:`TextStore`;
         may be empty.
@@ -101,6 +141,7 @@ class SourceTables:
     category_label: str = "categories"
     has_timestamps: bool = True
     skipped_lines: tuple[dict, ...] = ()
+    all_rows: AllRows | None = None
 
     def __post_init__(self) -> None:
         missing = {"user", "item", "rating", "timestamp"} - set(self.interactions.columns)

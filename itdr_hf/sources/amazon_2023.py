@@ -31,6 +31,13 @@ review only its ids (pandas categoricals: int32 codes + one copy of each id stri
 time and line number; :class:`ReviewTexts` reads the few reviews a subtask shows in a second
 pass. Bad lines are skipped and counted (``max_bad_line_fraction``).
 
+Most reviews are by users who never qualify for a user-history cell (on synthetic data ~80%), so
+after each category is read only its users with enough titled reviews there keep theirs
+(``amazon_early_filter``, :func:`early_filter_minimum`); the meta files are read first for the
+titles. What needs every review gets it exactly from :class:`_AmazonRows`: per-(category, item)
+counts taken before the drop (item pools, popularity, TUI's writers and raters), and the rows of
+TUI's chosen items read again from the files.
+
 Terms: no license is stated (the Hub card has none); treat as research-only, do not
 redistribute. Cite Hou et al. (2024).
 """
@@ -39,6 +46,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +59,8 @@ from ..config import BuildConfig
 from ..errors import ConfigError, DataError
 from ..readers.budget import BadLines
 from ..readers.jsonl import iter_lines_at, read_jsonl
-from ..tables import SourceTables, TextStore
+from ..tables import AllRows, SourceTables, TextStore
+from ..text import clean
 from .base import RemoteFile, Source, register_source
 
 HOU_2024 = """@article{hou2024bridging,
@@ -97,6 +107,20 @@ def parse_categories(value: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+@contextmanager
+def system_memory_pool() -> Iterator[None]:
+    """Parse with the system allocator: Arrow's default (mimalloc) keeps the pages of the parsed blocks
+    after they are freed, ~60 bytes a review by the end of the read (and ~100 MB after a re-read of a
+    few rows); the system allocator hands them back (with the pipeline's malloc_trim). Buffers
+    remember their pool, so restoring is safe."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 def category_file(root: Path, stem: str) -> Path | None:
     """``{stem}.jsonl.gz`` or a gunzipped / ``.json`` copy, whichever is there (gzip is recognised by content)."""
     return Source.file_in(root, f"{stem}.jsonl.gz")
@@ -135,47 +159,48 @@ class Amazon2023(Source):
         return None
 
     def read(self, root: Path, config: BuildConfig) -> SourceTables:
-        # Arrow's default allocator (mimalloc) keeps the pages of the parsed blocks after they are
-        # freed, ~60 bytes a review by the end of the read; the system allocator hands them back
-        # (with the pipeline's malloc_trim). Buffers remember their pool, so restoring is safe.
-        previous = pa.default_memory_pool()
-        pa.set_memory_pool(pa.system_memory_pool())
-        try:
+        with system_memory_pool():
             return self._read(root, config)
-        finally:
-            pa.set_memory_pool(previous)
 
     def _read(self, root: Path, config: BuildConfig) -> SourceTables:
         categories = parse_categories(config.amazon_categories)
         files = {c: self._files(root, c) for c in categories}
-        reviews = [_read_reviews(files[c][0], config) for c in categories]
-        users, user_codes = _unify([r.users for r in reviews])
-        items, item_codes = _unify([r.items for r in reviews])
+        # the meta files first: the early filter counts titled reviews, so it needs the titles
+        metas = [_read_meta(files[c][1], config) for c in categories]
+        minimum = early_filter_minimum(config, self.name)
+        titled = _titled_items(metas) if minimum else None
+        reviews = [_read_reviews(files[c][0], config, titled, minimum) for c in categories]
+        users, user_maps = _unify([r.users[0] for r in reviews])
+        items, item_maps = _unify([r.items[0] for r in reviews])
         domain = np.concatenate([np.full(len(r.lines), k, dtype=np.int8) for k, r in enumerate(reviews)])
         interactions = pd.DataFrame(
             {
-                "user": _categorical(np.concatenate(user_codes), users),
-                "item": _categorical(np.concatenate(item_codes), items),
+                "user": _categorical(np.concatenate([m[r.users[1]] for m, r in zip(user_maps, reviews)]), users),
+                "item": _categorical(np.concatenate([m[r.items[1]] for m, r in zip(item_maps, reviews)]), items),
                 "rating": np.concatenate([r.rating for r in reviews]),
                 "timestamp": np.concatenate([r.timestamp for r in reviews]),
                 "domain": pd.Categorical.from_codes(domain, categories=categories),
             },
             copy=False,
         )
+        del domain
         lines = np.concatenate([r.lines for r in reviews])
+        review_files = {c: files[c][0] for c in categories}
+        all_rows = _AmazonRows(review_files, config, reviews, item_maps, interactions["item"].dtype, minimum) \
+            if minimum else None
         skipped = [r.skipped for r in reviews]
-        del reviews, user_codes, item_codes  # the per-category copies; the frame holds the merged ones
-        metas = [_read_meta(files[c][1], config) for c in categories]
-        item_table = _items(items, interactions["item"].cat.codes.to_numpy(), domain, categories, metas)
+        del reviews  # the per-category copies; the frame holds the merged ones
+        item_table = _items(items, _first_domains(len(items), item_maps, len(categories)), categories, metas)
         return SourceTables(
             name=self.name,
             interactions=interactions,
             items=item_table,
-            texts=ReviewTexts({c: files[c][0] for c in categories}, interactions, lines),
+            texts=ReviewTexts(review_files, interactions, lines, all_rows),
             rating_scale=(1.0, 5.0),
             rating_decimals=0,
             item_noun="product",
             skipped_lines=(*skipped, *(m.skipped for m in metas)),
+            all_rows=all_rows,
         )
 
     def _files(self, root: Path, category: str) -> tuple[Path, Path]:
@@ -190,10 +215,44 @@ class Amazon2023(Source):
         return found  # type: ignore[return-value]
 
 
-class _Reviews:
-    """One category's reviews: per-row codes into its own id lists, and what else the tables keep."""
+# The subtasks whose cells stay exact when sparse users' reviews are dropped at read time: the
+# user-history cells only use users above their minimums, and TUI counts every row (AllRows).
+USER_HISTORY_SUBTASKS = ("top_k_recommendation", "next_item_recommendation", "cross_domain_recommendation")
+FILTER_SAFE_SUBTASKS = (*USER_HISTORY_SUBTASKS, "target_user_identification")
 
-    def __init__(self, path: Path, config: BuildConfig) -> None:
+
+def early_filter_minimum(config: BuildConfig, source: str = "amazon_2023") -> int:
+    """The fewest titled reviews in one category that any user-history cell needs of a user; 0: keep every review.
+
+    With ``cap_per_domain``, TKR and NIR run inside each category (``cells._examples``) and need
+    ``tkr_history + tkr_positives`` and NIR's history + 1 there; CDR needs ``cdr_history`` in its
+    source category and more in its target. A user below the least of them in a category is in no
+    such cell through it, so their reviews there are dropped. Not exact, so every review is kept:
+    without ``cap_per_domain`` (TKR and NIR add a user's categories up), with rater notes (TUI's
+    ``raters`` evidence reads its raters' whole histories), or when a subtask beyond the paper's
+    four is built from the source (it may need any row). ``source``: the reader's name (a subclass's own).
+    """
+    from ..matrix import sources_of
+    from ..subtasks import SUBTASKS
+    from ..subtasks.next_item_recommendation import history_length
+
+    if config.amazon_early_filter == "off" or not config.cap_per_domain or config.tui_evidence == "raters":
+        return 0
+    if any(source in sources_of(name) for name in SUBTASKS.names() if name not in FILTER_SAFE_SUBTASKS):
+        return 0
+    return min(
+        config.tkr_history + config.tkr_positives, history_length(config, source) + 1, config.cdr_history
+    )
+
+
+class _Reviews:
+    """One category's reviews: per-row codes into its own id lists, and what else the tables keep.
+
+    With ``minimum`` (:func:`early_filter_minimum`), only the rows of users with that many
+    ``titled`` reviews in the category are kept; ``item_rows`` counts every row per item.
+    """
+
+    def __init__(self, path: Path, config: BuildConfig, titled: pa.Array | None = None, minimum: int = 0) -> None:
         bad = BadLines(path, config.max_bad_line_fraction, fix=FIX)
         users, items = _Encoder(), _Encoder()
         rating, timestamp, lines = [], [], []
@@ -207,11 +266,32 @@ class _Reviews:
             del table, parsed  # the block's strings: only codes outlive it
         self.users = users.finish()
         self.items = items.finish()
-        self.rating = np.concatenate(rating).astype(np.float32) if rating else np.zeros(0, np.float32)
-        self.timestamp = np.concatenate(timestamp).astype(np.int64) if timestamp else np.zeros(0, np.int64)
-        self.lines = np.concatenate(lines) if lines else np.zeros(0, np.uint32)
+        self.rating = _joined(rating, np.float32)
+        self.timestamp = _joined(timestamp, np.int64)
+        self.lines = _joined(lines, np.uint32)
         self.skipped = bad.summary()
         self._keep_first_review()
+        self.read = len(self.lines)
+        self.item_rows = np.bincount(self.items[1], minlength=len(self.items[0]))
+        if minimum:
+            self._drop_sparse_users(titled, minimum)
+        self.dropped = self.read - len(self.lines)
+
+    def _drop_sparse_users(self, titled: pa.Array, minimum: int) -> None:
+        """Keep only the rows of users with ``minimum`` titled reviews here (all of them: histories stay whole).
+
+        Titled as the index counts (:func:`_titled_items`), so a kept user's count is the one the
+        cells compare. Dropped users leave the id list too: their strings were most of its memory.
+        """
+        item_titled = pc.is_in(self.items[0], value_set=titled).to_numpy(zero_copy_only=False)
+        user_codes = self.users[1]
+        per_user = np.bincount(user_codes[item_titled[self.items[1]]], minlength=len(self.users[0]))
+        kept_users = per_user >= minimum
+        keep = kept_users[user_codes]
+        new_code = (np.cumsum(kept_users) - 1).astype(np.int32)
+        self.users = (self.users[0].filter(pa.array(kept_users)), new_code[user_codes[keep]])
+        self.items = (self.items[0], self.items[1][keep])
+        self.rating, self.timestamp, self.lines = self.rating[keep], self.timestamp[keep], self.lines[keep]
 
     def _keep_first_review(self) -> None:
         """A user's repeated reviews of one item (variants, re-purchases) count once, at the earliest.
@@ -244,8 +324,16 @@ class _Reviews:
         self.rating, self.timestamp, self.lines = self.rating[keep], self.timestamp[keep], self.lines[keep]
 
 
-def _read_reviews(path: Path, config: BuildConfig) -> _Reviews:
-    return _Reviews(path, config)
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The blocks' arrays as one, emptying the list: kept until the category is done (its de-duplication
+    and filter), the blocks doubled its rows' memory (Home_and_Kitchen: ~1 GB)."""
+    joined = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+    parts.clear()
+    return joined
+
+
+def _read_reviews(path: Path, config: BuildConfig, titled: pa.Array | None = None, minimum: int = 0) -> _Reviews:
+    return _Reviews(path, config, titled, minimum)
 
 
 class _Encoder:
@@ -304,15 +392,20 @@ def _indices(chunks: list) -> np.ndarray:
     return np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks]).astype(np.int32, copy=False)
 
 
-def _unify(per_category: list[tuple[pa.Array, np.ndarray]]) -> tuple[pd.Index, list[np.ndarray]]:
-    """One sorted id list for all categories, and each category's codes mapped into it."""
-    merged = pc.unique(pa.chunked_array([d for d, _ in per_category], type=pa.string()))
+def _unify(per_category: list[pa.Array]) -> tuple[pd.Index, list[np.ndarray]]:
+    """One sorted id list for all categories, and each category's ids' positions in it."""
+    merged = pc.unique(pa.chunked_array(per_category, type=pa.string()))
     merged = merged.take(pc.sort_indices(merged))
-    codes = []
-    for distinct, local in per_category:
-        mapping = pc.index_in(distinct, value_set=merged).to_numpy(zero_copy_only=False).astype(np.int32)
-        codes.append(mapping[local])
-    return pd.Index(merged.to_pandas(), dtype="str"), codes
+    maps = [pc.index_in(d, value_set=merged).to_numpy(zero_copy_only=False).astype(np.int32) for d in per_category]
+    return pd.Index(merged.to_pandas(), dtype="str"), maps
+
+
+def _first_domains(n_items: int, item_maps: list[np.ndarray], n_categories: int) -> np.ndarray:
+    """Each item's first category (in config order) with a review of it; every id of a category's list has one."""
+    first = np.full(n_items, n_categories, dtype=np.int16)
+    for k in reversed(range(len(item_maps))):
+        first[item_maps[k]] = k
+    return first
 
 
 def _categorical(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
@@ -356,12 +449,18 @@ def _read_meta(path: Path, config: BuildConfig) -> _Meta:
     return _Meta(path, config)
 
 
-def _items(
-    items: pd.Index, item_codes: np.ndarray, domain: np.ndarray, categories: list[str], metas: list[_Meta]
-) -> pd.DataFrame:
+def _titled_items(metas: list[_Meta]) -> pa.Array:
+    """The items whose first meta row (the one :func:`_items` keeps) has a title left after cleaning, as the index
+    counts titled interactions (``SourceIndex.titled_interactions``)."""
+    meta = pa.concat_tables([m.table for m in metas]) if metas else META_SCHEMA.empty_table()
+    keys = meta.column("parent_asin")
+    distinct = pc.unique(keys)
+    titles = meta.column("title").take(pc.index_in(distinct, value_set=keys)).to_pylist()
+    return distinct.filter(pa.array([bool(clean(" ".join((t or "").split()))) for t in titles], type=pa.bool_()))
+
+
+def _items(items: pd.Index, first_domain: np.ndarray, categories: list[str], metas: list[_Meta]) -> pd.DataFrame:
     """One row per reviewed item; its domain is the first category (in config order) it was reviewed in."""
-    first_domain = np.full(len(items), len(categories), dtype=np.int16)
-    np.minimum.at(first_domain, item_codes, domain.astype(np.int16))
     meta = pa.concat_tables([m.table for m in metas]) if metas else META_SCHEMA.empty_table()
     keys = pa.array(items.array, type=pa.string())  # zero-copy: no Python string per item
     # the first meta row of an item wins (an item listed in two categories' meta files)
@@ -369,18 +468,27 @@ def _items(
     has_meta = position >= 0
     rows = meta.take(pa.array(np.where(has_meta, position, 0).astype(np.int64))) if len(meta) else None
     title = np.array([""] * len(items), dtype=object)
-    cats: list = [[] for _ in range(len(items))]
-    details: list = [{} for _ in range(len(items))]
+    # Equal lists and dicts are one object (nothing changes them: item views copy): most items share
+    # their category path and many their brand, and a list or dict per item with its own strings cost
+    # ~500 bytes, gigabytes for the paper's 7.9M items.
+    no_list: list = []
+    no_details: dict = {}
+    cats: list = [no_list] * len(items)
+    details: list = [no_details] * len(items)
     if rows is not None:
         titles = rows.column("title").to_pylist()
         main = rows.column("main_category").to_pylist()
         lists = rows.column("categories").to_pylist()
         stores = rows.column("store").to_pylist()
         extra = rows.column("details").to_pylist()
+        same_list: dict[tuple, list] = {(): no_list}
+        same_details: dict[tuple, dict] = {(): no_details}
         for i in np.flatnonzero(has_meta):
             title[i] = " ".join((titles[i] or "").split())
-            cats[i] = [c for c in (lists[i] or []) if c] or ([main[i]] if main[i] else [])
-            details[i] = _details(extra[i] or {}, stores[i])
+            path = tuple(c for c in (lists[i] or []) if c) or ((main[i],) if main[i] else ())
+            cats[i] = same_list.setdefault(path, list(path))
+            found = _details(extra[i] or {}, stores[i])
+            details[i] = same_details.setdefault(tuple(found.items()), found)
     return pd.DataFrame(
         {
             "title": pd.array(title, dtype="str"),
@@ -405,20 +513,155 @@ def _details(details: dict, store: str | None) -> dict:
     return out
 
 
+class _AmazonRows(AllRows):
+    """Every review read, for a read that dropped sparse users' reviews (:func:`early_filter_minimum`).
+
+    Counts are taken per category before the drop; rows are read again from the files, a pass
+    that keeps only the rows asked for (:meth:`rows_of`: target user identification's chosen items).
+    """
+
+    def __init__(
+        self, files: dict[str, Path], config: BuildConfig, reviews: list[_Reviews], item_maps: list[np.ndarray],
+        item_dtype: pd.CategoricalDtype, minimum: int,
+    ) -> None:
+        self.files, self.config = files, config
+        self.reread: pd.DataFrame | None = None  # the rows :meth:`rows_of` read last, for ReviewTexts.fetch
+        counts = pd.DataFrame(
+            {
+                "domain": pd.Categorical.from_codes(
+                    np.concatenate([np.full(len(m), k, dtype=np.int8) for k, m in enumerate(item_maps)]),
+                    categories=list(files),
+                ),
+                "item": pd.Categorical.from_codes(np.concatenate(item_maps), dtype=item_dtype, validate=False),
+                "rows": np.concatenate([r.item_rows for r in reviews]).astype(np.int64),
+            }
+        )
+        super().__init__(
+            counts, self._writers(counts), read=sum(r.read for r in reviews), dropped=sum(r.dropped for r in reviews),
+            reason=f"reviews of users with fewer than {minimum} titled reviews in their category, the fewest any "
+            "user-history cell there needs (amazon_early_filter)",
+        )
+
+    def _writers(self, counts: pd.DataFrame) -> pd.Series:
+        """Distinct users per item. A category's reviews of an item are by distinct users (``_keep_first_review``),
+        so they add up over categories, except for an item reviewed in two: its users are read again."""
+        items = counts["item"].cat
+        codes, n_items = items.codes.to_numpy(), len(items.categories)
+        writers = np.bincount(codes, weights=counts["rows"].to_numpy(), minlength=n_items).astype(np.int64)
+        shared = np.flatnonzero(np.bincount(codes, minlength=n_items) > 1)
+        if len(shared):
+            rows = self.rows_of(items.categories[shared].to_numpy())
+            distinct = rows[["item", "user"]].drop_duplicates().groupby("item", observed=True).size()
+            writers[shared] = distinct.reindex(items.categories[shared]).fillna(0).to_numpy()
+            self.reread = None
+        present = np.flatnonzero(writers)
+        index = pd.CategoricalIndex(pd.Categorical.from_codes(present, dtype=counts["item"].dtype), name="item")
+        return pd.Series(writers[present], index=index, name="user")
+
+    def rows_of(self, items: np.ndarray) -> pd.DataFrame:
+        wanted = pa.array(np.asarray(items, dtype=object), type=pa.string())
+        with system_memory_pool():
+            parts = [self._category_rows(code, path, wanted) for code, path in enumerate(self.files.values())]
+        frame = pd.concat(parts, ignore_index=True)
+        frame["user"] = pd.Categorical(frame["user"])  # sorted categories, as the interactions' ids are
+        frame["item"] = pd.Categorical(frame["item"])
+        frame["domain"] = pd.Categorical.from_codes(frame["domain"].to_numpy(), categories=list(self.files))
+        self.reread = frame
+        return frame
+
+    def _category_rows(self, code: int, path: Path, wanted: pa.Array) -> pd.DataFrame:
+        """The rows of the wanted items in one category, de-duplicated as the first pass does, in file order."""
+        tables, lines = [], []
+        for table, numbers in self._scan(path, wanted):
+            tables.append(table)
+            lines.append(numbers)
+        table = pa.concat_tables(tables) if tables else REVIEW_SCHEMA.empty_table()
+        frame = pd.DataFrame(
+            {
+                "user": table.column("user_id").to_pylist(),
+                "item": table.column("parent_asin").to_pylist(),
+                "rating": table.column("rating").to_numpy().astype(np.float32),
+                "timestamp": (table.column("timestamp").to_numpy() // 1000).astype(np.int64),
+                "domain": np.full(len(table), code, dtype=np.int8),
+                "line": np.concatenate(lines).astype(np.uint32) if lines else np.zeros(0, np.uint32),
+            }
+        )
+        # a repeated (user, item) counts once, at the earliest, ties in file order (``_keep_first_review``)
+        by_time = frame.iloc[np.argsort(frame["timestamp"].to_numpy(), kind="stable")]
+        return by_time[~by_time.duplicated(["user", "item"])].sort_index()
+
+    def _scan(self, path: Path, wanted: pa.Array):
+        """The rows of the wanted items in one review file and their line numbers, block by block; parsed
+        as the first pass parses, so the same lines are good or bad."""
+        if not len(wanted):
+            return
+        bad = BadLines(path, self.config.max_bad_line_fraction, fix=FIX)
+        # small blocks, as the text pass's: it keeps a few rows of each, on top of the tables and cells
+        for parsed in read_jsonl(path, REVIEW_SCHEMA, bad, required=REVIEW_SCHEMA.names, block_size=FETCH_BLOCK):
+            hit = pc.is_in(parsed.table.column("parent_asin"), value_set=wanted)
+            found = hit.to_numpy(zero_copy_only=False) if len(parsed.table) else np.zeros(0, dtype=bool)
+            if found.any():
+                yield parsed.table.filter(hit), parsed.lines[found]
+
+    def users_in_two_domains(self, titled: np.ndarray) -> bool:
+        wanted = pa.array(np.asarray(titled, dtype=object), type=pa.string())
+        seen = pa.array([], type=pa.string())
+        for path in self.files.values():
+            with system_memory_pool():
+                users = [pc.unique(table.column("user_id")) for table, _ in self._scan(path, wanted)]
+            users = pc.unique(pa.chunked_array(users, type=pa.string()))
+            if len(seen) and pc.any(pc.is_in(users, value_set=seen)).as_py():
+                return True
+            seen = pc.unique(pa.chunked_array([seen, users]))
+        return False
+
+
 class ReviewTexts(TextStore):
-    """Review texts left in the category files; :meth:`fetch` reads back only the lines asked for."""
+    """Review texts left in the category files; :meth:`fetch` reads back only the lines asked for.
+
+    ``all_rows``: set when the read dropped sparse users' reviews; their texts are found among the
+    rows it read again (:meth:`_AmazonRows.rows_of`).
+    """
 
     _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
-    def __init__(self, files: dict[str, Path], interactions: pd.DataFrame, lines: np.ndarray) -> None:
+    def __init__(
+        self, files: dict[str, Path], interactions: pd.DataFrame, lines: np.ndarray, all_rows: _AmazonRows | None = None
+    ) -> None:
         self.files = files
         self.interactions = interactions
         self.lines = lines
+        self.all_rows = all_rows
 
     def authors(self) -> pd.DataFrame:
         return self.interactions[["user", "item", "rating", "timestamp"]]
 
+    @property
+    def empty(self) -> bool:
+        return len(self.interactions) == 0 and (self.all_rows is None or self.all_rows.read == 0)
+
     def fetch(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        rows = self._kept_rows(pairs)
+        reread = None if self.all_rows is None else self.all_rows.reread
+        if reread is not None:
+            keys = pd.MultiIndex.from_frame(pairs[["user", "item"]].astype(str))
+            mine = reread[pd.MultiIndex.from_arrays([reread["user"].astype(str), reread["item"].astype(str)]).isin(keys)]
+            found = pd.DataFrame({"domain": mine["domain"].cat.codes.to_numpy(), "line": mine["line"].to_numpy(),
+                                  "user": mine["user"].astype(str).to_numpy(), "item": mine["item"].astype(str).to_numpy()})
+            rows = pd.concat([rows, found], ignore_index=True).drop_duplicates(["domain", "line"])
+        out = []
+        for code, path in enumerate(self.files.values()):
+            mine = rows[rows["domain"].to_numpy() == code]
+            if not len(mine):
+                continue
+            by_line = dict(zip(mine["line"].tolist(), zip(mine["user"].tolist(), mine["item"].tolist())))
+            for number, raw in iter_lines_at(path, np.fromiter(by_line, dtype=np.int64), block_size=FETCH_BLOCK):
+                user, item = by_line[number]
+                out.append((user, item, self._text(path, number, raw)))
+        return pd.DataFrame(out, columns=["user", "item", "text"])
+
+    def _kept_rows(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """The kept interactions of the given (user, item) pairs: ``domain`` code, ``line``, ``user``, ``item``."""
         inter = self.interactions
         users, items = inter["user"].cat, inter["item"].cat
         n_items = len(items.categories)
@@ -434,17 +677,14 @@ class ReviewTexts(TextStore):
         rows = np.flatnonzero(of_item[item_codes])
         keys = users.codes.to_numpy()[rows].astype(np.int64) * n_items + item_codes[rows]
         rows = rows[np.isin(keys, wanted)]
-        domains = inter["domain"].cat.codes.to_numpy()[rows]
-        out = []
-        for code, path in enumerate(self.files.values()):
-            mine = rows[domains == code]
-            if not len(mine):
-                continue
-            by_line = dict(zip(self.lines[mine].tolist(), mine.tolist()))
-            for number, raw in iter_lines_at(path, np.fromiter(by_line, dtype=np.int64), block_size=FETCH_BLOCK):
-                row = by_line[number]
-                out.append((inter["user"].iat[row], inter["item"].iat[row], self._text(path, number, raw)))
-        return pd.DataFrame(out, columns=["user", "item", "text"])
+        return pd.DataFrame(
+            {
+                "domain": inter["domain"].cat.codes.to_numpy()[rows],
+                "line": self.lines[rows],
+                "user": users.categories[users.codes.to_numpy()[rows]].to_numpy(dtype=object),
+                "item": items.categories[item_codes[rows]].to_numpy(dtype=object),
+            }
+        )
 
     def _text(self, path: Path, number: int, raw: bytes) -> str:
         try:

@@ -60,6 +60,15 @@ def _domains_per_user(inter: pd.DataFrame) -> np.ndarray:
     return counts
 
 
+def _users_in_two_domains(index: SourceIndex) -> bool:
+    """Whether some user has titled interactions in two domains. The kept rows answer unless a reader
+    dropped rows early (:class:`~itdr_hf.tables.AllRows`) and they say no: then every row read does."""
+    if bool((_domains_per_user(index.titled_interactions) > 1).any()):
+        return True
+    all_rows = index.tables.all_rows
+    return all_rows is not None and all_rows.users_in_two_domains(index.item_pool)
+
+
 def _aligned(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """``values.reindex(keys).to_numpy()`` (NaN where a key is absent); through the codes when both share
     one categorical dtype, so pandas builds no hash table of the categories (Amazon: every user id)."""
@@ -88,7 +97,7 @@ class CrossDomainRecommendation(Subtask):
     def unsupported(self, index: SourceIndex) -> str | None:
         if len(index.domains) < 2:
             return "the source is not made of several domains (no 'domain' column with two or more values)"
-        if not bool((_domains_per_user(index.titled_interactions) > 1).any()):
+        if not _users_in_two_domains(index):
             return "no user has interactions in two domains"
         return None
 

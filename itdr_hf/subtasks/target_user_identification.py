@@ -22,7 +22,7 @@ import pandas as pd
 from ..config import BuildConfig
 from ..index import SourceIndex, member_mask
 from ..splits import choose_units, choose_units_by_group, split_of
-from ..tables import CATEGORICAL, format_attribute
+from ..tables import CATEGORICAL, SourceTables, format_attribute
 from ..templates import render
 from .base import UIU, Example, Subtask, register_subtask
 from .common import trim
@@ -45,20 +45,17 @@ class TargetUserIdentification(Subtask):
         use_reviews = config.tui_evidence == "reviews" or (config.tui_evidence == "auto" and not tables.texts.empty)
         if use_reviews and tables.texts.empty:
             return []
-        authors = tables.texts.authors() if use_reviews else index.titled_interactions[["user", "item"]]
-        shown = member_mask(authors["item"], index.item_pool)
-        if not shown.all():  # a boolean index copies every column even when it keeps every row
-            authors = authors[shown]
-        del shown
-        writers = _writers(authors)
-        raters = index.titled_interactions["item"].value_counts()
+        authors, writers = self._authors(index, use_reviews)
+        raters = index.item_counts
         eligible = writers.index[
             (writers.to_numpy() >= config.tui_comments)
             & (raters.reindex(writers.index).fillna(0).to_numpy() >= config.tui_min_raters)
         ].to_numpy()
         items, splits = self._choose(index, eligible, config, rng)
-        stats = self._rating_stats(index, items, config)
-        commenters = self._commenters(authors[member_mask(authors["item"], items)], items, config, rng)
+        rows = index.item_rows(items)
+        stats = self._rating_stats(tables, rows, config)
+        item_authors = rows if authors is None else authors[member_mask(authors["item"], items)]
+        commenters = self._commenters(item_authors, items, config, rng)
         texts = tables.texts.fetch(commenters) if use_reviews else rater_notes(index, commenters, config)
         by_item: dict = {}
         for user, item, text in zip(texts["user"].tolist(), texts["item"].tolist(), texts["text"].tolist()):
@@ -89,6 +86,25 @@ class TargetUserIdentification(Subtask):
         return examples
 
     @staticmethod
+    def _authors(index: SourceIndex, use_reviews: bool) -> tuple[pd.DataFrame | None, pd.Series]:
+        """Who wrote about the shown items, and how many distinct writers each has.
+
+        A reader that dropped rows early (:class:`~itdr_hf.tables.AllRows`, Amazon 2023, whose
+        reviews are its interactions) counted the writers over every row it read; the rows of the
+        chosen items are then re-read (authors None), as its kept rows lack most writers.
+        """
+        all_rows = index.tables.all_rows
+        if all_rows is not None:
+            writers = all_rows.writers
+            return None, writers[member_mask(pd.Series(writers.index), index.item_pool)]
+        authors = index.tables.texts.authors() if use_reviews else index.titled_interactions[["user", "item"]]
+        shown = member_mask(authors["item"], index.item_pool)
+        if not shown.all():  # a boolean index copies every column even when it keeps every row
+            authors = authors[shown]
+        del shown
+        return authors, _writers(authors)
+
+    @staticmethod
     def _choose(index: SourceIndex, eligible: np.ndarray, config: BuildConfig, rng: np.random.Generator):
         """Items per domain where the source has several (paper: Amazon 2023 = 12 categories × 525)."""
         items = index.tables.items
@@ -115,10 +131,8 @@ class TargetUserIdentification(Subtask):
         return [trim(", ".join(dict.fromkeys(by_user[user])), config.max_text_tokens) for user in sorted(by_user)]
 
     @staticmethod
-    def _rating_stats(index: SourceIndex, items: np.ndarray, config: BuildConfig) -> dict:
-        tables = index.tables
-        rows = index.titled_interactions
-        rows = rows[member_mask(rows["item"], items)]
+    def _rating_stats(tables: SourceTables, rows: pd.DataFrame, config: BuildConfig) -> dict:
+        """Train-split raters of the chosen items (``rows``: their titled interactions)."""
         # Only train-split users' ratings (by the global user hash every user-split subtask uses):
         # a test user's held-out rating must not reach any training text through an average.
         rows = rows[split_of(rows["user"].to_numpy(), config, tables.name, "user") == 0]
