@@ -147,7 +147,6 @@ class ItemLookup:
         self.columns = {name: items[name].to_numpy() for name in self.COLUMNS if name in items.columns}
         self.columns["title"] = items["title"].astype(str).to_numpy()
         self._dense = _dense_positions(self.index)
-        self._clean_titles: dict[int, str] = {}  # by position, only the items asked for (Amazon has millions)
 
     def position(self, item: object) -> int | None:
         dense = self._dense
@@ -180,10 +179,7 @@ class ItemLookup:
         position = self.position(item)
         if position is None:
             raise KeyError(item)
-        title = self._clean_titles.get(position)
-        if title is None:  # negative sampling asks for the same titles again and again
-            title = self._clean_titles[position] = clean(self.columns["title"][position])
-        return title
+        return clean(self.columns["title"][position])
 
     __getitem__ = title
 

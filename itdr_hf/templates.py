@@ -22,31 +22,10 @@ def _root(subtask: str) -> str:
     return str(own) if own is not None else str(resources.files("itdr_hf.builders"))
 
 
-_DICT_ATTRIBUTES = frozenset(dir(dict))
-
-
-class _Environment(jinja2.Environment):
-    """``item.title`` on a dict looks the key up first, with the same result as Jinja's rule.
-
-    Jinja tries ``getattr(obj, "title")`` and, after an AttributeError, ``obj["title"]``; the
-    failed attribute lookup was a twentieth of a MovieLens 32M build's CPU (~900K of them). A
-    name that is not an attribute of ``dict`` takes Jinja's second step anyway, so it goes there
-    directly; ``d.items`` and the other dict attributes keep Jinja's rule.
-    """
-
-    def getattr(self, obj: object, attribute: str) -> object:
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
-        return super().getattr(obj, attribute)
-
-
 @cache
 def environment(root: str | None = None) -> jinja2.Environment:
     root = root or str(resources.files("itdr_hf.builders"))
-    env = _Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(root),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
@@ -63,24 +42,8 @@ def template(subtask: str, part: str) -> jinja2.Template:
     return environment(_root(subtask)).get_template(f"{subtask}/{part}.j2")
 
 
-@cache
-def _globals(subtask: str, part: str) -> dict:
-    """The template's globals as one plain dict (Jinja keeps a ChainMap and walks it per render)."""
-    return dict(template(subtask, part).globals)
-
-
 def render(subtask: str, part: str, **context: object) -> str:
-    """``Template.render(**context)``, with the globals merged from a dict made once per template.
-
-    The same context Jinja would build (globals, then the variables over them), given to Jinja
-    as shared so it is not copied again; 80K renders in a MovieLens 32M build.
-    """
-    compiled = template(subtask, part)
-    ctx = compiled.new_context({**_globals(subtask, part), **context}, shared=True)
-    try:
-        return compiled.environment.concat(compiled.root_render_func(ctx)).strip()
-    except Exception:
-        compiled.environment.handle_exception()
+    return template(subtask, part).render(**context).strip()
 
 
 @cache

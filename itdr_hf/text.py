@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from functools import lru_cache
 
 # Format characters (Unicode category Cf: zero-width space/joiners, BOM, soft hyphen, bidi marks,
 # word joiner) and other controls except tab/newline, which whitespace collapsing handles.
@@ -32,15 +31,6 @@ def clean(text: object) -> str:
     return " ".join(text.split())
 
 
-@lru_cache(maxsize=1 << 16)
-def _clean_repeated(text: str) -> str:
-    """:func:`clean`, remembered: list values (genres, tags, categories) repeat across thousands of
-    items, and cleaning them again per item was a tenth of a MovieLens 32M build's CPU."""
-    return clean(text)
-
-
 def clean_list(values: object) -> list[str]:
     """Cleaned, non-empty values, each once, in first-seen order."""
-    cleaned = dict.fromkeys([_clean_repeated(x) if type(x) is str else clean(x) for x in values])
-    cleaned.pop("", None)
-    return list(cleaned)
+    return list(dict.fromkeys(v for v in (clean(x) for x in values) if v))

@@ -44,19 +44,3 @@ def test_trim_is_a_token_budget_at_a_word_boundary():
     cut = trim(text, 250)
     assert cut.endswith("…") and len(cut[:-1].split()) == int(250 / 1.2)
     assert trim("short review", 250) == "short review"
-
-
-def test_clean_list_equals_cleaning_each_value_however_often_a_value_repeats():
-    values = ["Drama", " Drama ", "Toys &amp; Games", "", None, 7, "\u200b", "Drama", "7", "Toys & Games"]
-    expected = list(dict.fromkeys(v for v in (clean(x) for x in values) if v))
-    assert expected == ["Drama", "Toys & Games", "7"]
-    for _ in range(3):  # the second and third calls answer from the remembered values
-        assert clean_list(values) == expected
-
-
-def test_a_title_is_cleaned_once_and_then_remembered():
-    items = pd.DataFrame({"title": ["Tom &amp;amp; Jerry", "B"]}, index=pd.Index([1, 2], name="item"))
-    fields = SourceTables.__dataclass_fields__
-    kwargs = {"name": "t", "items": items, "interactions": pd.DataFrame(columns=["user", "item", "rating", "timestamp"])}
-    index = SourceIndex(SourceTables(**{k: v for k, v in kwargs.items() if k in fields}))
-    assert [index.title_of[1], index.title_of[1], index.title_of[2]] == ["Tom & Jerry", "Tom & Jerry", "B"]
