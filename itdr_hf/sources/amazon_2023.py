@@ -294,34 +294,46 @@ class _Reviews:
         self.rating, self.timestamp, self.lines = self.rating[keep], self.timestamp[keep], self.lines[keep]
 
     def _keep_first_review(self) -> None:
-        """A user's repeated reviews of one item (variants, re-purchases) count once, at the earliest.
-
-        Kept twice, the item could sit in a history and among the positives while sampled
-        negatives never do: a shortcut a model would learn instead of the user's taste.
-
-        Memory: one sorted copy of the (user, item) keys finds the repeated ones; only their
-        rows are ordered by time (a full time sort plus a hash of every key cost ~45 bytes a
-        review, 3 GB on Home_and_Kitchen's 67M).
-        """
-        key = self.users[1].astype(np.int64) * max(len(self.items[0]), 1) + self.items[1]
-        ordered = np.sort(key)
-        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-        del ordered
-        if not len(repeated):
+        """A user's repeated reviews of one item count once, at the earliest (:func:`first_reviews`)."""
+        keep = first_reviews(self.users[1], self.items[1], len(self.items[0]), self.timestamp)
+        if keep is None:
             return
-        repeated = np.unique(repeated)
-        at = np.minimum(np.searchsorted(repeated, key), len(repeated) - 1)
-        rows = np.flatnonzero(repeated[at] == key)  # every row of a repeated pair, in file order
-        del at
-        # the earliest of each pair, ties in file order: a stable sort by time, then first of each key
-        order = rows[np.argsort(self.timestamp[rows], kind="stable")]
-        first = order[~pd.Series(key[order]).duplicated().to_numpy()]
-        keep = np.ones(len(key), dtype=bool)
-        keep[rows] = False
-        keep[first] = True
         self.users = (self.users[0], self.users[1][keep])
         self.items = (self.items[0], self.items[1][keep])
         self.rating, self.timestamp, self.lines = self.rating[keep], self.timestamp[keep], self.lines[keep]
+
+
+def first_reviews(
+    user_codes: np.ndarray, item_codes: np.ndarray, n_items: int, timestamp: np.ndarray
+) -> np.ndarray | None:
+    """Which rows to keep so that a user's repeated reviews of one item (variants, re-purchases)
+    count once, at the earliest, ties in file order; None: nothing repeats.
+
+    Kept twice, the item could sit in a history and among the positives while sampled
+    negatives never do: a shortcut a model would learn instead of the user's taste. The first
+    pass and the re-read of TUI's items both apply this one rule, so they keep the same rows.
+
+    Memory: one sorted copy of the (user, item) keys finds the repeated ones; only their
+    rows are ordered by time (a full time sort plus a hash of every key cost ~45 bytes a
+    review, 3 GB on Home_and_Kitchen's 67M).
+    """
+    key = user_codes.astype(np.int64) * max(n_items, 1) + item_codes
+    ordered = np.sort(key)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    if not len(repeated):
+        return None
+    repeated = np.unique(repeated)
+    at = np.minimum(np.searchsorted(repeated, key), len(repeated) - 1)
+    rows = np.flatnonzero(repeated[at] == key)  # every row of a repeated pair, in file order
+    del at
+    # the earliest of each pair, ties in file order: a stable sort by time, then first of each key
+    order = rows[np.argsort(timestamp[rows], kind="stable")]
+    first = order[~pd.Series(key[order]).duplicated().to_numpy()]
+    keep = np.ones(len(key), dtype=bool)
+    keep[rows] = False
+    keep[first] = True
+    return keep
 
 
 def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -456,7 +468,12 @@ def _titled_items(metas: list[_Meta]) -> pa.Array:
     keys = meta.column("parent_asin")
     distinct = pc.unique(keys)
     titles = meta.column("title").take(pc.index_in(distinct, value_set=keys)).to_pylist()
-    return distinct.filter(pa.array([bool(clean(" ".join((t or "").split()))) for t in titles], type=pa.bool_()))
+    return distinct.filter(pa.array([bool(clean(_meta_title(t))) for t in titles], type=pa.bool_()))
+
+
+def _meta_title(title: str | None) -> str:
+    """An item's title as the items table holds it; :func:`_titled_items` must read titles the same way."""
+    return " ".join((title or "").split())
 
 
 def _items(items: pd.Index, first_domain: np.ndarray, categories: list[str], metas: list[_Meta]) -> pd.DataFrame:
@@ -484,7 +501,7 @@ def _items(items: pd.Index, first_domain: np.ndarray, categories: list[str], met
         same_list: dict[tuple, list] = {(): no_list}
         same_details: dict[tuple, dict] = {(): no_details}
         for i in np.flatnonzero(has_meta):
-            title[i] = " ".join((titles[i] or "").split())
+            title[i] = _meta_title(titles[i])
             path = tuple(c for c in (lists[i] or []) if c) or ((main[i],) if main[i] else ())
             cats[i] = same_list.setdefault(path, list(path))
             found = _details(extra[i] or {}, stores[i])
@@ -586,9 +603,9 @@ class _AmazonRows(AllRows):
                 "line": np.concatenate(lines).astype(np.uint32) if lines else np.zeros(0, np.uint32),
             }
         )
-        # a repeated (user, item) counts once, at the earliest, ties in file order (``_keep_first_review``)
-        by_time = frame.iloc[np.argsort(frame["timestamp"].to_numpy(), kind="stable")]
-        return by_time[~by_time.duplicated(["user", "item"])].sort_index()
+        users, items = pd.factorize(frame["user"])[0], pd.factorize(frame["item"])
+        keep = first_reviews(users, items[0], len(items[1]), frame["timestamp"].to_numpy())
+        return frame if keep is None else frame[keep]
 
     def _scan(self, path: Path, wanted: pa.Array):
         """The rows of the wanted items in one review file and their line numbers, block by block; parsed
