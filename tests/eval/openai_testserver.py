@@ -9,7 +9,10 @@ Log-probabilities come from one unbatched forward pass, independent of the clien
 
 ``faults`` is a queue of what to do to the next requests instead of answering: ``429`` (with
 ``Retry-After: retry_after``), ``500``, ``500-auth`` (echoes the Authorization header back in the
-error body, to test scrubbing), ``timeout`` (answers after ``timeout_s``), ``malformed``.
+error body, to test scrubbing), ``timeout`` (answers after ``timeout_s``), ``malformed``,
+``slow`` (answers normally after ``slow_s``), ``ok`` (answers normally: a place holder in the queue).
+Each ``log`` entry is marked ``done`` just before its answer is written, so a client that holds
+the answer sees it done.
 ``fail_after = N`` answers N requests then fails every later one with 500 (an outage).
 ``caps`` switches capabilities off: ``echo``, ``prompt_logprobs``, ``guided``.
 """
@@ -34,6 +37,7 @@ class OpenAITestServer:
         self.faults: list[str] = []
         self.retry_after = "0.3"
         self.timeout_s = 1.0
+        self.slow_s = 0.5
         self.fail_after: int | None = None
         self.caps = {"echo": True, "prompt_logprobs": True, "guided": True}
         self.log: list[dict] = []  # every request: path, body, status
@@ -131,6 +135,7 @@ def _handler(server: OpenAITestServer):
             pass
 
         def _send(self, status: int, payload: bytes, headers: dict | None = None) -> None:
+            self._entry["done"] = True
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -141,7 +146,7 @@ def _handler(server: OpenAITestServer):
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            entry = {"path": self.path, "body": body, "status": 200}
+            entry = self._entry = {"path": self.path, "body": body, "status": 200, "done": False}
             with server._lock:
                 server.log.append(entry)
                 fault = server.faults.pop(0) if server.faults else None
@@ -164,6 +169,8 @@ def _handler(server: OpenAITestServer):
             if fault == "timeout":
                 entry["status"] = 298
                 time.sleep(server.timeout_s)
+            if fault == "slow":
+                time.sleep(server.slow_s)
             path = self.path.split("?", 1)[0]
             if path.endswith("/chat/completions"):
                 out = server.chat(body)

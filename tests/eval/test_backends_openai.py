@@ -186,6 +186,22 @@ def test_missing_logprobs_fall_back_to_prompt_logprobs_then_fail_clearly(srv, ti
         _backend(srv, tokenizer=tok).loglikelihood(prompt, conts)
 
 
+def test_a_failed_call_returns_only_when_its_requests_are_done(srv, tiny_model):
+    """One option fails fast while two are still waiting for slow answers: the error is raised only
+    after they are answered, and no request of the call is sent after it (it once was: a finished
+    test found a later test's server log holding an option's vLLM fallback request)."""
+    tok = load_tokenizer(tiny_model)
+    prompt, row = _prompt(tok)
+    conts = [response_text(tok, row, PromptFormat("chat"), c, prompt.text) for c in row["candidates"][:3]]
+    srv.caps["echo"] = srv.caps["prompt_logprobs"] = False  # every option fails after its two routes
+    srv.faults = ["ok", "slow", "slow"]  # the first echo request answers at once, the other two late
+    with pytest.raises(BackendError, match="does not return prompt log-probabilities"):
+        _backend(srv, tokenizer=tok, max_concurrency=3).loglikelihood(prompt, conts)
+    assert len(srv.log) == 2 * len(conts) and all(e["done"] for e in srv.log)
+    time.sleep(srv.slow_s)
+    assert len(srv.log) == 2 * len(conts)
+
+
 def _refused(args, capsys, pattern):
     """The CLI's one-line error (exit 2, no traceback) matching ``pattern``."""
     capsys.readouterr()

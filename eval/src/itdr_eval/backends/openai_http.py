@@ -35,7 +35,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from ..http_cache import ResponseCache, request_key
@@ -95,7 +95,7 @@ class OpenAIBackend(Backend):
 
     # ------------------------------------------------------------------ interface
     def generate(self, prompts: Sequence[Prompt], settings: GenerationSettings) -> list[str]:
-        return list(self._pool.map(lambda p: self._generate_one(p, settings), prompts))
+        return self._map(lambda p: self._generate_one(p, settings), prompts)
 
     def loglikelihood(self, prompt: Prompt, continuations: Sequence[str], norm: str = "sum") -> list[float]:
         if self.tokenizer is None or prompt.ids is None:
@@ -113,7 +113,7 @@ class OpenAIBackend(Backend):
             total = float(sum(tail))
             return total / len(c_ids) if norm == "mean" else total
 
-        return list(self._pool.map(one, conts))
+        return self._map(one, conts)
 
     def choose(self, prompt: Prompt, choices: Sequence[str], settings: GenerationSettings, prefix: str = "") -> str:
         if self.fmt.kind == "chat":
@@ -153,6 +153,22 @@ class OpenAIBackend(Backend):
         self.cache.close()
 
     # ------------------------------------------------------------------ requests
+    def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``fn`` over ``items`` on the pool, results in order. When one fails, the items not yet
+        started are cancelled and the ones in flight are waited for before the first error is
+        raised: ``Executor.map`` would raise at once and leave their requests running (a likelihood
+        option goes on to its vLLM fallback request) after the caller has reported the error, closed
+        the cache or moved on to the next task."""
+        futures = [self._pool.submit(fn, item) for item in items]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        if any(f.exception() is not None for f in done):
+            for f in futures:
+                f.cancel()
+            wait(futures)
+            failed = [f for f in futures if not f.cancelled() and f.exception() is not None]
+            raise failed[0].exception()
+        return [f.result() for f in futures]
+
     def _settings(self, settings: GenerationSettings) -> dict[str, Any]:
         body: dict[str, Any] = {"max_tokens": settings.max_new_tokens, "temperature": settings.temperature,
                                 "top_p": settings.top_p, "frequency_penalty": settings.frequency_penalty,
