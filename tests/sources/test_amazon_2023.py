@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from itdr_hf.config import BuildConfig
@@ -15,6 +16,7 @@ from itdr_hf.errors import ConfigError, DataError
 from itdr_hf.index import SourceIndex
 from itdr_hf.readers.budget import BadLines
 from itdr_hf.readers.jsonl import iter_blocks, iter_lines_at, read_jsonl
+from itdr_hf.sources import amazon_2023
 from itdr_hf.sources.amazon_2023 import Amazon2023
 from itdr_hf.synthetic.amazon import write_amazon_2023
 
@@ -82,6 +84,19 @@ def test_items_carry_meta_title_categories_details_and_domain(raw):
     empty = next(a for a in meta if a in items.index and not meta[a]["categories"])
     assert items.loc[empty, "categories"] == [meta[empty]["main_category"]]  # main_category stands in
     assert set(items.index) == set(tables.interactions["item"].astype(str))
+
+
+def test_items_are_the_same_read_a_few_at_a_time(raw, monkeypatch):
+    """The items table converts meta to Python objects a slice at a time (memory): slices of 7 items
+    give the table that one slice gives, shared category lists and details dicts included."""
+    whole = read(raw).items
+    monkeypatch.setattr(amazon_2023, "ITEM_SLICE", 7)
+    sliced = read(raw).items
+    assert len(whole) > 7 * 3
+    pd.testing.assert_frame_equal(sliced, whole)
+    for frame in (whole, sliced):  # equal lists and dicts stay one object across slices
+        assert len({id(c) for c in frame["categories"]}) == len({tuple(c) for c in frame["categories"]})
+        assert len({id(d) for d in frame["details"]}) == len({tuple(d.items()) for d in frame["details"]})
 
 
 def test_users_are_shared_across_categories(raw):
