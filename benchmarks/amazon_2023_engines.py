@@ -73,14 +73,21 @@ def pairs_digest(users, items) -> str:
 
 
 def titled_items(meta: pa.Table) -> pa.Table:
-    """The items whose first meta row has a title after cleaning (``amazon_2023._titled_items``'s rule)."""
-    from itdr_hf.sources.amazon_2023 import _meta_title
-    from itdr_hf.text import clean
+    """The items whose first meta row has a title after cleaning: the reader's own rule."""
+    from types import SimpleNamespace
 
-    keys = meta.column("parent_asin")
-    distinct = pc.unique(keys)
-    titles = meta.column("title").take(pc.index_in(distinct, value_set=keys)).to_pylist()
-    return pa.table({"parent_asin": distinct.filter(pa.array([bool(clean(_meta_title(t))) for t in titles]))})
+    from itdr_hf.sources.amazon_2023 import _titled_items
+
+    return pa.table({"parent_asin": _titled_items([SimpleNamespace(table=meta)])})
+
+
+def engine_result(held: list[pa.Table]) -> dict:
+    """What an engine's tables (meta, item counts, kept rows per category) say, peak taken first."""
+    peak, done = peak_rss_gb(), time.perf_counter()
+    kept = pa.concat_tables(held[2::3])
+    n_items = len(pc.unique(pa.concat_tables(held[1::3]).column("parent_asin")))
+    return {"peak": peak, "done": done, "kept": kept.num_rows, "items": n_items, "held": sum(t.nbytes for t in held) / 1024**3,
+            "pairs": pairs_digest(kept.column("user_id").combine_chunks(), kept.column("parent_asin").combine_chunks())}
 
 
 def read_duckdb(root: Path, limit: str, spill: Path) -> dict:
@@ -116,11 +123,7 @@ def read_duckdb(root: Path, limit: str, spill: Path) -> dict:
         ).to_arrow_table()
         con.execute("DROP TABLE firsts")
         held += [meta, items, kept]
-    peak, done = peak_rss_gb(), time.perf_counter()
-    kept = pa.concat_tables(held[2::3])
-    n_items = len(pc.unique(pa.concat_tables(held[1::3]).column("parent_asin")))
-    return {"peak": peak, "done": done, "kept": kept.num_rows, "items": n_items, "held": sum(t.nbytes for t in held) / 1024**3,
-            "pairs": pairs_digest(kept.column("user_id").combine_chunks(), kept.column("parent_asin").combine_chunks())}
+    return engine_result(held)
 
 
 def read_polars(root: Path) -> dict:
@@ -148,11 +151,7 @@ def read_polars(root: Path) -> dict:
         kept = firsts.join(qualified.filter(pl.col("len") >= minimum), on="user_id", how="semi")
         items, kept = pl.collect_all([items, kept], engine="streaming")
         held += [meta, items.to_arrow(), kept.to_arrow()]
-    peak, done = peak_rss_gb(), time.perf_counter()
-    kept = pa.concat_tables(held[2::3])
-    n_items = len(pc.unique(pa.concat_tables(held[1::3]).column("parent_asin")))
-    return {"peak": peak, "done": done, "kept": kept.num_rows, "items": n_items, "held": sum(t.nbytes for t in held) / 1024**3,
-            "pairs": pairs_digest(kept.column("user_id").combine_chunks(), kept.column("parent_asin").combine_chunks())}
+    return engine_result(held)
 
 
 def child(args: argparse.Namespace) -> None:
