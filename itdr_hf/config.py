@@ -85,6 +85,13 @@ class BuildConfig:
         "tui_evidence 'raters', or a subtask beyond the paper's four built from Amazon).",
         choices=("auto", "off"),
     )
+    amazon_spill_rows: int = option(
+        1_000_000,
+        "Amazon Reviews 2023: reviews of one category held in memory while it is read; past this many they are "
+        "spilled to disk grouped by user (under TMPDIR, ~50 bytes a review: ~3.5 GB for Home_and_Kitchen, deleted "
+        "as soon as the category is read) and worked on a group of users at a time, so the read's memory stays "
+        "bounded on any category size. 0 = never spill. The rows built are the same at any value.",
+    )
     nir_history: int = option(
         0,
         "History items in next-item recommendation; 0 = the per-source default: 10 for MovieLens 32M "

@@ -200,3 +200,47 @@ def test_the_filter_keeps_whole_user_histories_in_a_category(sparse):
     assert (per.reindex(kept.index).to_numpy() >= 5).all()
     assert kept.to_dict() == every.reindex(kept.index).to_dict()
     assert pd.Index(per.index[per.to_numpy() >= 5]).isin(kept.index).all()
+
+
+# The read a group of users at a time (``amazon_spill_rows``): a category past the limit goes to disk
+# by user and comes back in groups; nothing built may depend on how the users were grouped.
+
+
+def _tables_json(tables) -> str:
+    inter = tables.interactions
+    parts = {
+        "interactions": inter.astype({c: str for c in ("user", "item", "domain")}).to_json(orient="split"),
+        "lines": tables.texts.lines.tolist(),
+        "items": tables.items.reset_index().astype({"domain": str}).to_json(orient="split"),
+        "skipped": tables.skipped_lines,
+    }
+    if tables.all_rows is not None:
+        rows = tables.all_rows
+        parts["all_rows"] = [rows.read, rows.dropped, rows.counts.astype(str).to_json(orient="split"),
+                             rows.writers.to_json(orient="split")]
+    return json.dumps(parts, sort_keys=True)
+
+
+@pytest.mark.parametrize("early_filter", ["auto", "off"])
+def test_the_read_is_the_same_however_many_reviews_are_held_before_spilling(sparse, monkeypatch, early_filter):
+    from itdr_hf.readers import spill
+
+    spilled = []
+    original = spill.KeyGroups.groups
+
+    def groups(self):
+        spilled.append(self.spilled)
+        yield from original(self)
+
+    monkeypatch.setattr(spill.KeyGroups, "groups", groups)
+    config = CONFIGS["capped"]
+    held = {}
+    for limit in (0, 1, 13, 250):
+        spilled.clear()
+        limited = BuildConfig(**{**config.to_dict(), "amazon_early_filter": early_filter, "amazon_spill_rows": limit})
+        tables = Amazon2023().read(sparse, limited)
+        held[limit] = _tables_json(tables)
+        assert spilled == [0 < limit] * len(CATEGORIES)  # each category past these limits went to disk
+        if limit == 13:
+            assert cells_json(SourceIndex(tables), limited) == cells_json(index_of(sparse, config, early_filter), config)
+    assert len(set(held.values())) == 1

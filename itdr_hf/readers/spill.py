@@ -1,0 +1,193 @@
+"""Rows grouped by a string key, held in memory up to a limit and past it spilled to disk by the key's hash.
+
+Why: some work needs every row of a key together (a user's repeated reviews, their count in a
+category), but a whole file's rows do not fit in memory (Amazon 2023's Home_and_Kitchen: 67M
+reviews by 23M users). Rows go to one of :data:`BUCKETS` Arrow IPC files by a hash of the key,
+so every row of a key is in one file and each file holds ~1/``BUCKETS`` of the rows; the files
+are read back a few at a time (:meth:`KeyGroups.groups`). A file with at most ``limit`` rows never
+touches the disk: its rows are one group, in their order.
+
+The hash only decides which group a key lands in: no result may depend on it. Within a bucket
+rows keep the order they were added in; groups are not in row order (callers that need it sort).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from ..errors import DataError
+
+BUCKETS = 128
+SPILL_BATCH = 1 << 18  # rows sorted into their buckets at once, once spilling has begun
+# Odd 64-bit weights per byte position (mod 64): fixed, so a build spills the same rows to the same files.
+_WEIGHTS = np.random.default_rng(20260512).integers(1, 1 << 63, size=64, dtype=np.uint64) | np.uint64(1)
+
+
+HASH_BYTES = 1 << 20  # string bytes hashed at once: each byte costs ~40 bytes of numpy temporaries
+
+
+def string_hashes(strings: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash of each string, vectorised over Arrow's buffers (no Python string per row).
+
+    A weighted byte sum mixed by splitmix64's finaliser: distinct short ids (user ids of a few
+    dozen ASCII characters) spread evenly over the buckets. Nulls hash as the empty string.
+    Worked on :data:`HASH_BYTES` of strings at a time, so its memory does not grow with the input.
+    """
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    if strings.null_count:
+        strings = pc.fill_null(strings, "")
+    if strings.type != pa.string():
+        strings = strings.cast(pa.string())
+    n = len(strings)
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=n + 1, offset=strings.offset * 4).astype(np.int64)
+    data = strings.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    out = np.empty(n, dtype=np.uint64)
+    start = 0
+    while start < n:
+        end = max(int(np.searchsorted(offsets, offsets[start] + HASH_BYTES, side="right")) - 1, start + 1)
+        out[start:end] = _hash_slice(raw, offsets[start:end + 1])
+        start = end
+    return out
+
+
+def _hash_slice(raw: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    first, last = offsets[0], offsets[-1]
+    starts, lengths = offsets[:-1] - first, np.diff(offsets)
+    position = np.arange(last - first, dtype=np.int64)
+    position -= np.repeat(starts, lengths)
+    weighted = _WEIGHTS[position & 63]
+    del position
+    weighted *= raw[first:last]
+    running = np.zeros(len(weighted) + 1, dtype=np.uint64)
+    np.cumsum(weighted, out=running[1:])
+    del weighted
+    h = (running[starts + lengths] - running[starts]) ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+class KeyGroups:
+    """Tables added in order, handed back as groups that each hold every row of their keys.
+
+    ``limit``: rows held in memory; past it every row is spilled to :data:`BUCKETS` files under a
+    temporary folder (``directory``, else the system's temporary folder: ``TMPDIR``) and the
+    groups are runs of consecutive buckets of at most ``limit`` rows (a bucket over it is a group
+    on its own). 0: never spill. Use as a context manager: the folder is deleted on exit, whatever
+    happened.
+    """
+
+    def __init__(self, key: str, limit: int, *, directory: Path | None = None, what: str = "rows") -> None:
+        self.key, self.limit, self.directory, self.what = key, limit, directory, what
+        self.held: list[pa.Table] = []
+        self.held_rows = 0
+        self.folder: Path | None = None
+        self.writers: list[ipc.RecordBatchStreamWriter | None] = []
+        self.rows = np.zeros(BUCKETS, dtype=np.int64)
+        self.schema: pa.Schema | None = None
+
+    def __enter__(self) -> KeyGroups:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def spilled(self) -> bool:
+        return self.folder is not None
+
+    def add(self, table: pa.Table) -> None:
+        if not len(table):
+            return
+        self.schema = self.schema or table.schema
+        self.held.append(table)
+        self.held_rows += len(table)
+        # the first spill waits for the limit (a small file never touches the disk); then a batch at a time
+        if self.limit and self.held_rows > (SPILL_BATCH if self.spilled else self.limit):
+            self._spill()
+
+    def groups(self) -> Iterator[pa.Table]:
+        """Every row added, a group at a time; held rows are released as they are handed out."""
+        if not self.spilled:
+            held, self.held, self.held_rows = self.held, [], 0
+            if held:
+                yield pa.concat_tables(held)
+            return
+        self._spill()
+        for writer in self.writers:
+            if writer is not None:
+                writer.close()
+        self.writers = []
+        start = 0
+        while start < BUCKETS:
+            end = start + 1
+            while end < BUCKETS and self.rows[start:end + 1].sum() <= self.limit:
+                end += 1
+            tables = [self._bucket(b) for b in range(start, end) if self.rows[b]]
+            if tables:
+                yield pa.concat_tables(tables)
+            del tables
+            start = end
+
+    def close(self) -> None:
+        for writer in self.writers:
+            if writer is not None:
+                try:
+                    writer.close()
+                except (OSError, pa.ArrowException):
+                    pass
+        self.writers, self.held = [], []
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+    def _spill(self) -> None:
+        """Every held row to its bucket's file (the first time: the folder and files are made), a batch of at
+        most :data:`SPILL_BATCH` rows at a time: sorting by bucket copies the rows."""
+        held, self.held, self.held_rows = self.held, [], 0
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="itdr-spill-", dir=self.directory))
+            self.writers = [None] * BUCKETS
+        while held:
+            batch, rows = [], 0
+            while held and (not batch or rows + len(held[0]) <= SPILL_BATCH):
+                rows += len(held[0])
+                batch.append(held.pop(0))
+            self._write(pa.concat_tables(batch))
+            del batch
+
+    def _write(self, table: pa.Table) -> None:
+        bucket = (string_hashes(table.column(self.key)) % np.uint64(BUCKETS)).astype(np.int64)
+        order = np.argsort(bucket, kind="stable")  # rows of a bucket stay in the order they were added
+        bounds = np.searchsorted(bucket[order], np.arange(BUCKETS + 1))
+        table = table.take(pa.array(order))
+        for b in np.flatnonzero(np.diff(bounds)):
+            part = table.slice(bounds[b], bounds[b + 1] - bounds[b])
+            try:
+                if self.writers[b] is None:
+                    self.writers[b] = ipc.new_stream(str(self.folder / f"{b:03d}.arrows"), self.schema)
+                self.writers[b].write_table(part)
+            except OSError as error:
+                raise DataError(
+                    self.folder, f"could not spill {self.what} to disk: {error}",
+                    fix="free disk space there, point TMPDIR at a folder with more, or hold more in memory "
+                    "(a larger spill limit)",
+                ) from None
+            self.rows[b] += len(part)
+
+    def _bucket(self, b: int) -> pa.Table:
+        with pa.OSFile(str(self.folder / f"{b:03d}.arrows")) as file, ipc.open_stream(file) as reader:
+            return reader.read_all()

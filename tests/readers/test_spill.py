@@ -1,0 +1,103 @@
+"""Rows grouped by key and spilled to disk: every row comes back once, a key's rows together and in order."""
+
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from itdr_hf.errors import DataError
+from itdr_hf.readers import spill
+from itdr_hf.readers.spill import BUCKETS, KeyGroups, string_hashes
+
+
+def test_hashes_depend_on_the_string_only():
+    words = ["", "a", "b", "ab", "ba", "AGKHLEW2SOWHNMFQIJGBECAF7INQ", "é", "x" * 200, "x" * 136 + "y" * 64]
+    whole = string_hashes(pa.array(words * 2))
+    assert np.array_equal(whole[:len(words)], whole[len(words):])
+    assert len(set(whole[:len(words)].tolist())) == len(words)
+    # the same strings in a slice, in chunks, with a null (hashed as ""), and as large_string
+    sliced = pa.array(["pad"] + words).slice(1)
+    assert np.array_equal(string_hashes(sliced), whole[:len(words)])
+    chunked = pa.chunked_array([pa.array(words[:4]), pa.array(words[4:])])
+    assert np.array_equal(string_hashes(chunked), whole[:len(words)])
+    assert string_hashes(pa.array([None, "a"]))[0] == whole[0]
+    assert np.array_equal(string_hashes(pa.array(words, type=pa.large_string())), whole[:len(words)])
+    assert len(string_hashes(pa.array([], type=pa.string()))) == 0
+
+
+def test_user_like_ids_spread_evenly_over_the_buckets():
+    rng = np.random.default_rng(0)
+    alphabet = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"))
+    ids = ["A" + "".join(rng.choice(alphabet, 27)) for _ in range(20_000)]
+    counts = np.bincount((string_hashes(pa.array(ids)) % np.uint64(BUCKETS)).astype(np.int64), minlength=BUCKETS)
+    mean = len(ids) / BUCKETS
+    assert counts.min() > 0.6 * mean and counts.max() < 1.4 * mean
+
+
+def _tables(rng, n_tables=40, n_keys=300):
+    out, row = [], 0
+    for _ in range(n_tables):
+        n = int(rng.integers(0, 60))
+        keys = [f"user{k}" for k in rng.integers(0, n_keys, n)]
+        out.append(pa.table({"key": pa.array(keys, type=pa.string()), "row": np.arange(row, row + n)}))
+        row += n
+    return out, row
+
+
+@pytest.mark.parametrize("limit", [0, 10_000, 1, 37, 400])
+def test_every_row_comes_back_once_with_its_keys_rows_together_in_order(tmp_path, limit):
+    tables, total = _tables(np.random.default_rng(limit))
+    with KeyGroups("key", limit, directory=tmp_path) as groups:
+        for table in tables:
+            groups.add(table)
+        spilled = groups.spilled
+        back = [g.to_pydict() for g in groups.groups()]
+        assert spilled == (0 < limit < total)
+        if spilled:
+            assert list(tmp_path.iterdir())  # the spill folder while the groups are read
+    assert not list(tmp_path.iterdir())  # and gone after
+    rows = [r for g in back for r in g["row"]]
+    assert sorted(rows) == list(range(total))
+    if not spilled:
+        assert len(back) == 1 and rows == list(range(total))  # one group, in the order added
+        return
+    key_group = {}
+    for k, group in enumerate(back):
+        for key in group["key"]:
+            assert key_group.setdefault(key, k) == k  # a key is in one group only
+        per_key = {}
+        for key, row in zip(group["key"], group["row"]):
+            per_key.setdefault(key, []).append(row)
+        assert all(r == sorted(r) for r in per_key.values())  # a key's rows in the order added
+        # a group is over the limit only when it is a single bucket
+        buckets = {int(h % np.uint64(BUCKETS)) for h in string_hashes(pa.array(group["key"]))}
+        assert len(group["row"]) <= limit or len(buckets) == 1
+
+
+def test_the_spill_folder_goes_when_the_work_fails(tmp_path):
+    tables, _ = _tables(np.random.default_rng(3))
+    with pytest.raises(RuntimeError, match="stop"), KeyGroups("key", 5, directory=tmp_path) as groups:
+        for table in tables:
+            groups.add(table)
+        assert groups.spilled
+        next(groups.groups())
+        raise RuntimeError("stop")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_full_disk_is_an_error_that_names_the_folder_and_what_to_do(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spill.ipc, "new_stream", full)
+    tables, _ = _tables(np.random.default_rng(4))
+    with pytest.raises(DataError) as failed, KeyGroups("key", 5, directory=tmp_path, what="the reviews of X.jsonl") as g:
+        for table in tables:
+            g.add(table)
+    message = str(failed.value)
+    assert str(tmp_path) in message and "the reviews of X.jsonl" in message and "No space left" in message
+    assert "TMPDIR" in message
+    assert not list(tmp_path.iterdir())
