@@ -8,4 +8,6 @@
   rescan that names the first broken line when it fails).
 - :mod:`.jsonl`: JSON lines (and Python-literal lines): block-parallel for huge files,
   line by line with typed conversion for the rest, and user-written texts read back on demand.
+- :mod:`.spill`: rows grouped by a key, spilled to disk by the key's hash past a limit, so work
+  that needs all of a key's rows together runs in bounded memory on any file size.
 """
