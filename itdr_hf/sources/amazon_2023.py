@@ -206,6 +206,7 @@ class Amazon2023(Source):
             if minimum else None
         skipped = [r.skipped for r in reviews]
         del reviews  # the per-category copies; the frame holds the merged ones
+        meta_skipped = [m.skipped for m in metas]
         item_table = _items(items, _first_domains(len(items), item_maps, len(categories)), categories, metas, looks)
         return SourceTables(
             name=self.name,
@@ -215,7 +216,7 @@ class Amazon2023(Source):
             rating_scale=(1.0, 5.0),
             rating_decimals=0,
             item_noun="product",
-            skipped_lines=(*skipped, *(m.skipped for m in metas)),
+            skipped_lines=(*skipped, *meta_skipped),
             all_rows=all_rows,
         )
 
@@ -511,7 +512,18 @@ class _Looks:
         self._details_code: dict[tuple, int] = {(): 0}
 
     def codes(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-        """The path and details codes of every row of a meta block (Python objects for one block at a time)."""
+        """The path and details codes of every row of a meta block (Python objects for one block at a time).
+
+        Codes are looked up first and the few new paths and dicts made afterwards, from their rows
+        alone: made among the block's temporaries, each long-lived object kept a page of them from
+        being handed back (~100 bytes an item more after the read).
+        """
+        paths, details, new = self._lookup(table, make=False)
+        if len(new):
+            paths[new], details[new], _ = self._lookup(table.take(pa.array(new)), make=True)
+        return paths, details
+
+    def _lookup(self, table: pa.Table, make: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         main, lists, stores, extra = (
             table.column(c).to_pylist() for c in ("main_category", "categories", "store", "details")
         )
@@ -519,10 +531,14 @@ class _Looks:
         details = np.empty(len(main), dtype=np.int32)
         for k in range(len(main)):
             path = tuple(c for c in (lists[k] or []) if c) or ((main[k],) if main[k] else ())
-            paths[k] = self._code(path, self._path_code, self.paths, list(path))
             found = _details(extra[k] or {}, stores[k])
-            details[k] = self._code(tuple(found.items()), self._details_code, self.details, found)
-        return paths, details
+            if make:
+                paths[k] = self._code(path, self._path_code, self.paths, list(path))
+                details[k] = self._code(tuple(found.items()), self._details_code, self.details, found)
+            else:
+                paths[k] = self._path_code.get(path, -1)
+                details[k] = self._details_code.get(tuple(found.items()), -1)
+        return paths, details, np.flatnonzero((paths < 0) | (details < 0))
 
     @staticmethod
     def _code(key: tuple, codes: dict, values: list, value) -> int:
@@ -555,13 +571,38 @@ def _read_meta(path: Path, config: BuildConfig, looks: _Looks) -> _Meta:
 
 def _titled_items(metas: list[_Meta]) -> pa.Array:
     """The items whose first meta row (the one :func:`_items` keeps) has a title left after cleaning, as the index
-    counts titled interactions (``SourceIndex.titled_interactions``)."""
-    meta = pa.concat_tables([m.table.select(["parent_asin", "title"]) for m in metas]) if metas \
-        else KEPT_META_SCHEMA.empty_table()
-    keys = meta.column("parent_asin")
+    counts titled interactions (``SourceIndex.titled_interactions``). Titles become Python strings a slice at a time."""
+    keys = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string())
     distinct = pc.unique(keys)
-    titles = meta.column("title").take(pc.index_in(distinct, value_set=keys)).to_pylist()
-    return distinct.filter(pa.array([bool(clean(_meta_title(t))) for t in titles], type=pa.bool_()))
+    first = pc.index_in(distinct, value_set=keys).to_numpy(zero_copy_only=False).astype(np.int64)
+    del keys
+    titled = np.zeros(len(distinct), dtype=bool)
+    for start in range(0, len(first), ITEM_SLICE):
+        titles = _meta_take(metas, "title", first[start:start + ITEM_SLICE]).to_pylist()
+        titled[start:start + len(titles)] = [bool(clean(_meta_title(t))) for t in titles]
+    return distinct.filter(pa.array(titled))
+
+
+def _meta_take(metas: list[_Meta], column: str, rows: np.ndarray) -> pa.Array:
+    """``column`` at ``rows`` of the meta files' rows one after the other, taken chunk by chunk.
+
+    Why not one take on the concatenated column: Arrow copies a chunked column whole before taking
+    from it, ~1 GB of titles for the paper's categories on every slice of items.
+    """
+    chunks = [chunk for m in metas for chunk in m.table.column(column).chunks]
+    starts = np.cumsum([0] + [len(c) for c in chunks])
+    which = np.searchsorted(starts, rows, side="right") - 1
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(len(chunks) + 1))
+    parts = [
+        chunks[k].take(pa.array(rows[order[bounds[k]:bounds[k + 1]]] - starts[k]))
+        for k in np.flatnonzero(np.diff(bounds))
+    ]
+    if not parts:
+        return pa.array([], type=KEPT_META_SCHEMA.field(column).type)
+    back = np.empty(len(rows), dtype=np.int64)
+    back[order] = np.arange(len(rows))
+    return pa.concat_arrays(parts).take(pa.array(back))
 
 
 def _meta_title(title: str | None) -> str:
@@ -575,33 +616,36 @@ ITEM_SLICE = 1 << 16  # items whose titles are Python strings at once (:func:`_i
 def _items(
     items: pd.Index, first_domain: np.ndarray, categories: list[str], metas: list[_Meta], looks: _Looks
 ) -> pd.DataFrame:
-    """One row per reviewed item; its domain is the first category (in config order) it was reviewed in."""
-    meta = pa.concat_tables([m.table for m in metas]) if metas else KEPT_META_SCHEMA.empty_table()
+    """One row per reviewed item; its domain is the first category (in config order) it was reviewed in.
+
+    Empties ``metas``: the meta tables go once the items' columns are taken from them. Titles are
+    cleaned a slice of items at a time into the Arrow column they end in: as Python strings all at
+    once, or copied whole on the way, they cost ~100 bytes an item each (~0.8 GB a copy for the
+    paper's 7.9M items).
+    """
     keys = pa.array(items.array, type=pa.string())  # zero-copy: no Python string per item
     # the first meta row of an item wins (an item listed in two categories' meta files)
-    position = pc.fill_null(pc.index_in(keys, value_set=meta.column("parent_asin")), -1).to_numpy()
-    with_meta = np.flatnonzero(position >= 0)
-    rows = pa.array(position[with_meta].astype(np.int64))
-    # Titles as Arrow, cleaned a slice at a time: as Python strings all at once they cost ~100 bytes an
-    # item more than the Arrow column they end in (0.8 GB for the paper's 7.9M items).
-    raw = meta.column("title").take(rows)
-    cleaned = [
-        pa.array([_meta_title(t) for t in raw.slice(start, ITEM_SLICE).to_pylist()], type=pa.string())
-        for start in range(0, len(raw), ITEM_SLICE)
-    ]
-    del raw
-    at = np.full(len(items), len(with_meta), dtype=np.int64)  # an item without meta: the "" at the end
-    at[with_meta] = np.arange(len(with_meta))
-    title = pa.chunked_array([*cleaned, pa.array([""], type=pa.string())], type=pa.string()).take(pa.array(at))
+    value_set = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string())
+    position = pc.fill_null(pc.index_in(keys, value_set=value_set), -1).to_numpy().astype(np.int64)
+    del keys, value_set
+    chunks = []
     path = np.zeros(len(items), dtype=np.int32)
-    details = np.zeros(len(items), dtype=np.int32)
-    path[with_meta] = meta.column("path").take(rows).to_numpy()
-    details[with_meta] = meta.column("details").take(rows).to_numpy()
+    detail = np.zeros(len(items), dtype=np.int32)
+    for start in range(0, len(items), ITEM_SLICE):
+        at = position[start:start + ITEM_SLICE]
+        found = np.flatnonzero(at >= 0)
+        cleaned = [""] * len(at)  # an item without meta has no title
+        for k, title in zip(found.tolist(), _meta_take(metas, "title", at[found]).to_pylist()):
+            cleaned[k] = _meta_title(title)
+        chunks.append(pa.array(cleaned, type=pa.string()))
+        path[start + found] = _meta_take(metas, "path", at[found]).to_numpy()
+        detail[start + found] = _meta_take(metas, "details", at[found]).to_numpy()
+    metas.clear()
     return pd.DataFrame(
         {
-            "title": pd.array(title, dtype="str"),
+            "title": pd.array(pa.chunked_array(chunks, type=pa.string()), dtype="str"),
             "categories": _objects(looks.paths)[path],
-            "details": _objects(looks.details)[details],
+            "details": _objects(looks.details)[detail],
             "domain": pd.Categorical.from_codes(
                 np.where(first_domain < len(categories), first_domain, -1), categories=categories
             ),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from itdr_hf.config import BuildConfig
@@ -97,6 +98,21 @@ def test_items_are_the_same_read_a_few_at_a_time(raw, monkeypatch):
     for frame in (whole, sliced):  # equal lists and dicts stay one object across slices
         assert len({id(c) for c in frame["categories"]}) == len({tuple(c) for c in frame["categories"]})
         assert len({id(d) for d in frame["details"]}) == len({tuple(d.items()) for d in frame["details"]})
+
+
+def test_meta_rows_are_taken_file_by_file_in_the_order_asked(raw, monkeypatch):
+    """Meta values are taken per file (a take on a chunked column copies it whole): any order of rows across
+    the files gives what one take on the concatenated column gives, and titled items do not depend on the slice."""
+    looks = amazon_2023._Looks()
+    metas = [amazon_2023._read_meta(raw / f"meta_{c}.jsonl.gz", CONFIG, looks) for c in CATEGORIES]
+    whole = pa.concat_tables([m.table for m in metas])
+    rows = np.random.default_rng(0).permutation(np.r_[np.arange(len(whole)), np.arange(len(whole))[::3]])
+    for column in ("parent_asin", "title", "path", "details"):
+        assert amazon_2023._meta_take(metas, column, rows).equals(whole.column(column).take(pa.array(rows)).combine_chunks())
+    assert len(amazon_2023._meta_take(metas, "title", np.zeros(0, dtype=np.int64))) == 0
+    titled = amazon_2023._titled_items(metas)
+    monkeypatch.setattr(amazon_2023, "ITEM_SLICE", 7)
+    assert amazon_2023._titled_items(metas).equals(titled) and len(titled) > 7 * 3
 
 
 def test_users_are_shared_across_categories(raw):
