@@ -188,19 +188,20 @@ class Amazon2023(Source):
         reviews = [_read_reviews(files[c][0], config, titled, minimum) for c in categories]
         users, user_maps = _unify([r.users[0] for r in reviews])
         items, item_maps = _unify([r.items[0] for r in reviews])
+        n = sum(len(r.lines) for r in reviews)
         domain = np.concatenate([np.full(len(r.lines), k, dtype=np.int8) for k, r in enumerate(reviews)])
         interactions = pd.DataFrame(
             {
-                "user": _categorical(np.concatenate([m[r.users[1]] for m, r in zip(user_maps, reviews)]), users),
-                "item": _categorical(np.concatenate([m[r.items[1]] for m, r in zip(item_maps, reviews)]), items),
-                "rating": np.concatenate([r.rating for r in reviews]),
-                "timestamp": np.concatenate([r.timestamp for r in reviews]),
+                "user": _categorical(_merged(reviews, "users", np.int32, n, lambda k, u: user_maps[k][u[1]]), users),
+                "item": _categorical(_merged(reviews, "items", np.int32, n, lambda k, i: item_maps[k][i[1]]), items),
+                "rating": _merged(reviews, "rating", np.float32, n),
+                "timestamp": _merged(reviews, "timestamp", np.int64, n),
                 "domain": pd.Categorical.from_codes(domain, categories=categories),
             },
             copy=False,
         )
         del domain
-        lines = np.concatenate([r.lines for r in reviews])
+        lines = _merged(reviews, "lines", np.uint32, n)
         review_files = {c: files[c][0] for c in categories}
         all_rows = _AmazonRows(review_files, config, reviews, item_maps, interactions["item"].dtype, minimum) \
             if minimum else None
@@ -381,6 +382,21 @@ def first_reviews(
     keep[rows] = False
     keep[first] = True
     return keep
+
+
+def _merged(reviews: list[_Reviews], column: str, dtype: type, n: int, convert=None) -> np.ndarray:
+    """One column of every category's kept rows, filled a category at a time; each category's copy goes once it is
+    in (concatenated, the copies and the merged column were held together: twice the kept rows)."""
+    out = np.empty(n, dtype=dtype)
+    start = 0
+    for k, r in enumerate(reviews):
+        values = getattr(r, column)
+        values = convert(k, values) if convert else values
+        out[start:start + len(values)] = values
+        start += len(values)
+        setattr(r, column, None)
+        del values
+    return out
 
 
 def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
