@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from itdr_hf import index as index_module
 from itdr_hf.index import member_mask
 from itdr_hf.sources.amazon_2023 import _categorical, _codes_in, _Encoder
 from itdr_hf.subtasks.cross_domain_recommendation import _aligned
@@ -63,6 +64,21 @@ def test_member_mask_of_categoricals_is_isin(wanted):
     values = _frame(rng)["user"].copy()
     values.iloc[:5] = np.nan  # missing codes
     assert np.array_equal(member_mask(values, wanted), values.isin(wanted).to_numpy())
+
+
+@pytest.mark.parametrize("slice_size", [1, 7, 1 << 16])
+def test_member_mask_of_more_wanted_ids_than_categories_is_isin(monkeypatch, slice_size):
+    """Wanted ids outnumbering the categories: the categories are hashed and the ids scanned in slices."""
+    monkeypatch.setattr(index_module, "WANTED_SLICE", slice_size)
+    rng = np.random.default_rng(6)
+    values = _frame(rng)["user"].copy()
+    values.iloc[:5] = np.nan  # missing codes
+    categories = list(values.cat.categories)
+    wanted = [c for c in categories if rng.random() < 0.5] * 3 + [f"Z{i}" for i in range(2 * len(categories))]
+    rng.shuffle(wanted)
+    for form in (wanted, np.array(wanted), np.array(wanted, dtype=object)):
+        assert len(form) > len(categories)
+        assert np.array_equal(member_mask(values, form), values.isin(form).to_numpy())
 
 
 def test_codes_in_is_categorical_codes():
