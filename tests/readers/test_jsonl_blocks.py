@@ -16,15 +16,15 @@ from itdr_hf.readers import jsonl
 from itdr_hf.readers.jsonl import iter_blocks, iter_lines_at
 
 
-@pytest.fixture
-def compressed(tmp_path):
+@pytest.fixture(scope="module")
+def compressed(tmp_path_factory):
     rng = np.random.default_rng(0)
     lines = [
         json.dumps({"user_id": f"U{rng.integers(1 << 40)}", "parent_asin": f"B{rng.integers(1 << 20)}",
                     "text": "great product " * int(rng.integers(1, 40)), "rating": 5.0}).encode()
         for _ in range(40_000)
     ]
-    path = tmp_path / "reviews.jsonl.gz"
+    path = tmp_path_factory.mktemp("jsonl") / "reviews.jsonl.gz"
     path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n", mtime=0))
     return path, lines
 
