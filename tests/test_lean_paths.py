@@ -15,7 +15,7 @@ from itdr_hf import index as index_module
 from itdr_hf.index import member_mask
 from itdr_hf.sources.amazon_2023 import _categorical, _codes_in, _Encoder
 from itdr_hf.subtasks.cross_domain_recommendation import _aligned
-from itdr_hf.subtasks.target_user_identification import _writers
+from itdr_hf.subtasks.target_user_identification import _raters_of, _writers
 
 
 def _ids(rng, n, k, prefix):
@@ -105,3 +105,16 @@ def test_aligned_is_reindex():
     cut = frame.drop_duplicates("user").iloc[::2].set_index("user")["timestamp"]
     want = cut.reindex(frame["user"].to_numpy()).to_numpy()
     np.testing.assert_array_equal(_aligned(cut, frame["user"]), want)
+
+
+def test_raters_of_is_reindex_fillna():
+    """TUI's raters per writer-item: through the shared codes for categoricals, pandas' reindex otherwise."""
+    rng = np.random.default_rng(7)
+    frame = _frame(rng, 2000)
+    writers = _writers(frame)
+    raters = frame.iloc[:40].groupby("item", observed=True).size()  # most written-about items have no rater
+    assert raters.index.categories is writers.index.categories and len(raters) < len(writers)
+    want = raters.reindex(writers.index).fillna(0).to_numpy()
+    assert np.array_equal(_raters_of(raters, writers.index), want)
+    plain = pd.Series(raters.to_numpy(), index=raters.index.astype(str))
+    assert np.array_equal(_raters_of(plain, writers.index.astype(str)), want)
