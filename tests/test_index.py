@@ -50,3 +50,26 @@ def test_string_ids_keep_the_hash_lookup():
     lookup = ItemLookup(items)
     assert lookup._dense is None
     assert lookup.position("B02") == 1 and lookup.position("B03") is None
+
+
+def test_lookup_values_are_to_numpys_without_an_object_per_item():
+    """Titles stay in their Arrow buffer and string categoricals become references to their categories;
+    every value read back is the one ``to_numpy`` gave (NaN where missing, ints stay ints)."""
+    items = pd.DataFrame(
+        {
+            "title": pd.array(["a", None, "c", "d"], dtype="str"),
+            "domain": pd.Categorical(["CDs", None, "Games", "CDs"]),
+            "year": pd.Categorical([1985, 1990, None, 1985]),
+            "categories": [["x"], [], ["y", "z"], ["x"]],
+        },
+        index=pd.Index(["B1", "B2", "B3", "B4"], name="item"),
+    )
+    lookup = ItemLookup(items)
+    assert not isinstance(lookup.columns["title"], np.ndarray)
+    assert lookup.columns["domain"].dtype == object
+    for name in ("title", "domain", "year", "categories"):
+        want = items[name].astype(str).to_numpy() if name == "title" else items[name].to_numpy()
+        for position, item in enumerate(items.index):
+            got, expected = lookup.get(name, item), want[position]
+            assert type(got) is type(expected) and (got == expected or (pd.isna(got) and pd.isna(expected))), (name, item)
+    assert lookup.title("B3") == "c"

@@ -11,10 +11,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from itdr_hf import index as index_module
 from itdr_hf.index import member_mask
 from itdr_hf.sources.amazon_2023 import _categorical, _codes_in, _Encoder
 from itdr_hf.subtasks.cross_domain_recommendation import _aligned
-from itdr_hf.subtasks.target_user_identification import _writers
+from itdr_hf.subtasks.target_user_identification import _raters_of, _writers
 
 
 def _ids(rng, n, k, prefix):
@@ -65,6 +66,21 @@ def test_member_mask_of_categoricals_is_isin(wanted):
     assert np.array_equal(member_mask(values, wanted), values.isin(wanted).to_numpy())
 
 
+@pytest.mark.parametrize("slice_size", [1, 7, 1 << 16])
+def test_member_mask_of_more_wanted_ids_than_categories_is_isin(monkeypatch, slice_size):
+    """Wanted ids outnumbering the categories: the categories are hashed and the ids scanned in slices."""
+    monkeypatch.setattr(index_module, "WANTED_SLICE", slice_size)
+    rng = np.random.default_rng(6)
+    values = _frame(rng)["user"].copy()
+    values.iloc[:5] = np.nan  # missing codes
+    categories = list(values.cat.categories)
+    wanted = [c for c in categories if rng.random() < 0.5] * 3 + [f"Z{i}" for i in range(2 * len(categories))]
+    rng.shuffle(wanted)
+    for form in (wanted, np.array(wanted), np.array(wanted, dtype=object)):
+        assert len(form) > len(categories)
+        assert np.array_equal(member_mask(values, form), values.isin(form).to_numpy())
+
+
 def test_codes_in_is_categorical_codes():
     rng = np.random.default_rng(3)
     categories = _frame(rng)["item"].cat.categories
@@ -89,3 +105,16 @@ def test_aligned_is_reindex():
     cut = frame.drop_duplicates("user").iloc[::2].set_index("user")["timestamp"]
     want = cut.reindex(frame["user"].to_numpy()).to_numpy()
     np.testing.assert_array_equal(_aligned(cut, frame["user"]), want)
+
+
+def test_raters_of_is_reindex_fillna():
+    """TUI's raters per writer-item: through the shared codes for categoricals, pandas' reindex otherwise."""
+    rng = np.random.default_rng(7)
+    frame = _frame(rng, 2000)
+    writers = _writers(frame)
+    raters = frame.iloc[:40].groupby("item", observed=True).size()  # most written-about items have no rater
+    assert raters.index.categories is writers.index.categories and len(raters) < len(writers)
+    want = raters.reindex(writers.index).fillna(0).to_numpy()
+    assert np.array_equal(_raters_of(raters, writers.index), want)
+    plain = pd.Series(raters.to_numpy(), index=raters.index.astype(str))
+    assert np.array_equal(_raters_of(plain, writers.index.astype(str)), want)

@@ -63,6 +63,11 @@ except ImportError:  # pragma: no cover - depends on the environment
 BLOCK_SIZE = 32 << 20
 
 _READ_SIZE = 4 << 20
+# Compressed bytes read at once are at most this fraction of the block size. A 4 MB gzip read of JSON
+# lines inflates to ~16 MB, so small blocks (the second passes' 4 MB) came out ~4x their size, each
+# held in several copies (pieces, joined, cut): ~180 MB resident for a pass that keeps a few rows.
+_READS_PER_BLOCK = 8
+_MIN_READ_SIZE = 64 << 10
 
 _TRUNCATED_FIX = "the download is truncated or corrupt: delete the file and download it again"
 
@@ -115,9 +120,10 @@ def _inflated_blocks(path: Path, block_size: int, next_line) -> Iterator[bytes]:
     inflater = inflate.decompressobj(31) if gz else None
     pending: list[bytes] = []
     pending_size = 0
+    read_size = _read_size(block_size)
     with open(path, "rb") as fh:
         while True:
-            raw = fh.read(_READ_SIZE)
+            raw = fh.read(read_size)
             if not raw:
                 break
             if gz:
@@ -148,6 +154,11 @@ def _inflated_blocks(path: Path, block_size: int, next_line) -> Iterator[bytes]:
     tail = b"".join(pending)
     if tail:
         yield tail if tail.endswith(b"\n") else tail + b"\n"
+
+def _read_size(block_size: int) -> int:
+    """Bytes read from the file at once: the 32 MB blocks of a first pass keep their 4 MB reads; smaller
+    blocks read less, so an inflated read stays near the block size asked for."""
+    return min(_READ_SIZE, max(block_size // _READS_PER_BLOCK, _MIN_READ_SIZE))
 
 def _count(pieces: list[bytes]) -> int:
     return sum(p.count(b"\n") for p in pieces)

@@ -244,3 +244,25 @@ def test_the_read_is_the_same_however_many_reviews_are_held_before_spilling(spar
         if limit == 13:
             assert cells_json(SourceIndex(tables), limited) == cells_json(index_of(sparse, config, early_filter), config)
     assert len(set(held.values())) == 1
+
+
+def test_the_second_passes_read_the_same_rows_and_texts_in_small_blocks(sparse, monkeypatch):
+    """TUI's re-read (rows_of) and the text fetch in many small blocks give what one block gives: block
+    boundaries (their read size, issue 15) must not move a row, a line number or a text."""
+    from itdr_hf.readers import jsonl
+    from itdr_hf.sources import amazon_2023
+
+    config = CONFIGS["defaults"]
+    on = index_of(sparse, config, "auto")
+    items = on.item_pool[::2]
+    whole = on.item_rows(items).reset_index(drop=True)
+    pairs = whole[["user", "item"]].astype(str).drop_duplicates().reset_index(drop=True)
+    texts = on.tables.texts.fetch(pairs)
+    monkeypatch.setattr(amazon_2023, "FETCH_BLOCK", 2048)
+    monkeypatch.setattr(jsonl, "_MIN_READ_SIZE", 256)
+    blocks = list(jsonl.iter_blocks(next(iter(on.tables.all_rows.files.values())), amazon_2023.FETCH_BLOCK))
+    assert len(blocks) > 20
+    small = on.item_rows(items).reset_index(drop=True)
+    pd.testing.assert_frame_equal(small, whole)
+    pd.testing.assert_frame_equal(on.tables.texts.fetch(pairs), texts)
+    assert len(whole) and len(texts)
