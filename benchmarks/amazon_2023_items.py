@@ -75,9 +75,10 @@ with A.system_memory_pool():
     out["titled_s"] = time.perf_counter() - started
     stage[0] = "titled held"
     out["titled_held"] = trim()
+    stage[0] = "item ids"
     keys = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string())
     import pyarrow.compute as pc
-    distinct = pc.unique(keys)
+    distinct = A._distinct(keys) if hasattr(A, "_distinct") else pc.unique(keys)  # as the reader's _unify does
     distinct = distinct.take(pc.sort_indices(distinct))
     del keys
     items = pd.Index(distinct.to_pandas(), dtype="str")

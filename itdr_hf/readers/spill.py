@@ -191,3 +191,34 @@ class KeyGroups:
     def _bucket(self, b: int) -> pa.Table:
         with pa.OSFile(str(self.folder / f"{b:03d}.arrows")) as file, ipc.open_stream(file) as reader:
             return reader.read_all()
+
+
+LOOKUP_BUCKETS = 16
+
+
+def positions_in(values: pa.Array | pa.ChunkedArray, value_set: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each value's first position in ``value_set`` (-1: absent or null), what ``pc.index_in`` gives, in less memory.
+
+    Arrow hashes the whole value set, ~130 bytes a value: ~1 GB for the paper's 7.9M Amazon item ids,
+    on top of the tables. Split by :func:`string_hashes` into :data:`LOOKUP_BUCKETS` parts, both sides
+    are matched a part at a time (equal strings hash alike), each part's table 1/16 of that.
+    """
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    value_set = value_set.combine_chunks() if isinstance(value_set, pa.ChunkedArray) else value_set
+    out = np.full(len(values), -1, dtype=np.int64)
+    if not len(values) or not len(value_set):
+        return out
+    part_of_value = (string_hashes(values) % np.uint64(LOOKUP_BUCKETS)).astype(np.int8)
+    part_of_set = (string_hashes(value_set) % np.uint64(LOOKUP_BUCKETS)).astype(np.int8)
+    value_null = values.is_null().to_numpy(zero_copy_only=False)
+    set_null = value_set.is_null().to_numpy(zero_copy_only=False)
+    for part in range(LOOKUP_BUCKETS):
+        wanted = np.flatnonzero((part_of_value == part) & ~value_null)
+        known = np.flatnonzero((part_of_set == part) & ~set_null)
+        if not len(wanted) or not len(known):
+            continue
+        found = pc.index_in(values.take(pa.array(wanted)), value_set=value_set.take(pa.array(known)))
+        found = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        hit = found >= 0
+        out[wanted[hit]] = known[found[hit]]
+    return out

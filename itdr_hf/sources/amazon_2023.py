@@ -62,7 +62,7 @@ from ..config import BuildConfig
 from ..errors import ConfigError, DataError
 from ..readers.budget import BadLines
 from ..readers.jsonl import iter_lines_at, read_jsonl
-from ..readers.spill import KeyGroups
+from ..readers.spill import KeyGroups, positions_in
 from ..tables import AllRows, SourceTables, TextStore
 from ..text import clean
 from .base import RemoteFile, Source, register_source
@@ -470,10 +470,18 @@ def _indices(chunks: list) -> np.ndarray:
 
 def _unify(per_category: list[pa.Array]) -> tuple[pd.Index, list[np.ndarray]]:
     """One sorted id list for all categories, and each category's ids' positions in it."""
-    merged = pc.unique(pa.chunked_array(per_category, type=pa.string()))
+    merged = _distinct(pa.chunked_array(per_category, type=pa.string()))
     merged = merged.take(pc.sort_indices(merged))
-    maps = [pc.index_in(d, value_set=merged).to_numpy(zero_copy_only=False).astype(np.int32) for d in per_category]
+    maps = [positions_in(d, merged).astype(np.int32) for d in per_category]
     return pd.Index(merged.to_pandas(), dtype="str"), maps
+
+
+def _distinct(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The distinct values in first-seen order, as ``pc.unique`` gives them, matched a hash part at a time
+    (:func:`~itdr_hf.readers.spill.positions_in`: Arrow's one table of 7.9M item ids is ~1 GB)."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    first = positions_in(values, values)
+    return values.take(pa.array(np.flatnonzero(first == np.arange(len(first)))))
 
 
 def _first_domains(n_items: int, item_maps: list[np.ndarray], n_categories: int) -> np.ndarray:
@@ -589,9 +597,10 @@ def _read_meta(path: Path, config: BuildConfig, looks: _Looks) -> _Meta:
 def _titled_items(metas: list[_Meta]) -> pa.Array:
     """The items whose first meta row (the one :func:`_items` keeps) has a title left after cleaning, as the index
     counts titled interactions (``SourceIndex.titled_interactions``). Titles become Python strings a slice at a time."""
-    keys = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string())
-    distinct = pc.unique(keys)
-    first = pc.index_in(distinct, value_set=keys).to_numpy(zero_copy_only=False).astype(np.int64)
+    keys = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string()).combine_chunks()
+    first = positions_in(keys, keys)
+    first = np.flatnonzero(first == np.arange(len(first)))  # each item's first row, in first-seen order
+    distinct = keys.take(pa.array(first))
     del keys
     titled = np.zeros(len(distinct), dtype=bool)
     for start in range(0, len(first), ITEM_SLICE):
@@ -643,7 +652,7 @@ def _items(
     keys = pa.array(items.array, type=pa.string())  # zero-copy: no Python string per item
     # the first meta row of an item wins (an item listed in two categories' meta files)
     value_set = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string())
-    position = pc.fill_null(pc.index_in(keys, value_set=value_set), -1).to_numpy().astype(np.int64)
+    position = positions_in(keys, value_set)
     del keys, value_set
     chunks = []
     path = np.zeros(len(items), dtype=np.int32)

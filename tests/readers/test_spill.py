@@ -101,3 +101,17 @@ def test_a_full_disk_is_an_error_that_names_the_folder_and_what_to_do(tmp_path, 
     assert str(tmp_path) in message and "the reviews of X.jsonl" in message and "No space left" in message
     assert "TMPDIR" in message
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_positions_in_is_index_in(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    monkeypatch.setattr(spill, "LOOKUP_BUCKETS", int(rng.integers(1, 6)))
+    pool = [f"B0{k:08d}" for k in range(60)] + ["", "é", None]
+    value_set = pa.array([pool[k] for k in rng.integers(0, len(pool), 200)], type=pa.string())  # repeats: first wins
+    values = pa.chunked_array([pa.array([pool[k] for k in rng.integers(0, len(pool), n)] + ["absent"], type=pa.string())
+                               for n in (50, 0, 80)])
+    expected = pa.compute.fill_null(pa.compute.index_in(values, value_set=value_set, skip_nulls=True), -1)
+    assert np.array_equal(spill.positions_in(values, value_set), expected.to_numpy(zero_copy_only=False))
+    assert (spill.positions_in(pa.array([], type=pa.string()), value_set) == 0).all()
+    assert (spill.positions_in(values, pa.array([], type=pa.string())) == -1).all()
