@@ -159,7 +159,13 @@ class KeyGroups:
         most :data:`SPILL_BATCH` rows at a time: sorting by bucket copies the rows."""
         held, self.held, self.held_rows = self.held, [], 0
         if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="itdr-spill-", dir=self.directory))
+            try:
+                self.folder = Path(tempfile.mkdtemp(prefix="itdr-spill-", dir=self.directory))
+            except OSError as error:
+                raise DataError(
+                    self.directory or tempfile.gettempdir(), f"could not make a folder to spill {self.what} to: {error}",
+                    fix="point TMPDIR at a writable folder with free space, or hold more in memory (a larger spill limit)",
+                ) from None
             self.writers = [None] * BUCKETS
         while held:
             batch, rows = [], 0

@@ -115,3 +115,12 @@ def test_positions_in_is_index_in(seed, monkeypatch):
     assert np.array_equal(spill.positions_in(values, value_set), expected.to_numpy(zero_copy_only=False))
     assert (spill.positions_in(pa.array([], type=pa.string()), value_set) == 0).all()
     assert (spill.positions_in(values, pa.array([], type=pa.string())) == -1).all()
+
+
+def test_a_spill_folder_that_cannot_be_made_is_an_error_that_says_what_to_do(tmp_path):
+    missing = tmp_path / "no" / "such"
+    tables, _ = _tables(np.random.default_rng(5))
+    with pytest.raises(DataError) as failed, KeyGroups("key", 5, directory=missing, what="the reviews of X.jsonl") as g:
+        for table in tables:
+            g.add(table)
+    assert str(missing) in str(failed.value) and "TMPDIR" in str(failed.value)
