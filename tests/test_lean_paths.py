@@ -14,7 +14,7 @@ import pytest
 from itdr_hf import index as index_module
 from itdr_hf.index import member_mask
 from itdr_hf.sources.amazon_2023 import _categorical, _codes_in, _Encoder
-from itdr_hf.subtasks.cross_domain_recommendation import _aligned
+from itdr_hf.subtasks.common import aligned
 from itdr_hf.subtasks.target_user_identification import _raters_of, _writers
 
 
@@ -104,7 +104,7 @@ def test_aligned_is_reindex():
     frame = _frame(rng)
     cut = frame.drop_duplicates("user").iloc[::2].set_index("user")["timestamp"]
     want = cut.reindex(frame["user"].to_numpy()).to_numpy()
-    np.testing.assert_array_equal(_aligned(cut, frame["user"]), want)
+    np.testing.assert_array_equal(aligned(cut, frame["user"]), want)
 
 
 def test_raters_of_is_reindex_fillna():

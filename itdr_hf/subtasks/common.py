@@ -51,3 +51,15 @@ def trim(text: str, max_tokens: int) -> str:
 def distinct_titles(index: SourceIndex, items: list) -> bool:
     titles = [index.title_of[i] for i in items]
     return len(set(titles)) == len(titles)
+
+
+def aligned(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """``values.reindex(keys).to_numpy()`` (NaN where a key is absent); through the codes when both share
+    one categorical dtype, so pandas builds no hash table of the categories (Amazon: every user id)."""
+    index = values.index
+    if isinstance(keys.dtype, pd.CategoricalDtype) and isinstance(index.dtype, pd.CategoricalDtype) \
+            and keys.cat.categories is index.categories and values.dtype.kind in "iuf" and index.is_unique:
+        table = np.full(len(keys.cat.categories) + 1, np.nan)  # the last slot: code -1 (a missing key)
+        table[index.codes] = values.to_numpy()
+        return table[keys.cat.codes.to_numpy()]
+    return values.reindex(keys.to_numpy()).to_numpy()

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..index import Histories, SourceIndex, member_mask
 from ..splits import choose_units
 from .base import UII, Example, Subtask, register_subtask
-from .common import candidates_with_negatives, distinct_titles
+from .common import aligned, candidates_with_negatives, distinct_titles
 from .top_k_recommendation import RANKING_FEATURES, ranking_truth
 
 
@@ -67,18 +67,6 @@ def _users_in_two_domains(index: SourceIndex) -> bool:
         return True
     all_rows = index.tables.all_rows
     return all_rows is not None and all_rows.users_in_two_domains(index.item_pool)
-
-
-def _aligned(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    """``values.reindex(keys).to_numpy()`` (NaN where a key is absent); through the codes when both share
-    one categorical dtype, so pandas builds no hash table of the categories (Amazon: every user id)."""
-    index = values.index
-    if isinstance(keys.dtype, pd.CategoricalDtype) and isinstance(index.dtype, pd.CategoricalDtype) \
-            and keys.cat.categories is index.categories and values.dtype.kind in "iuf" and index.is_unique:
-        table = np.full(len(keys.cat.categories) + 1, np.nan)  # the last slot: code -1 (a missing key)
-        table[index.codes] = values.to_numpy()
-        return table[keys.cat.codes.to_numpy()]
-    return values.reindex(keys.to_numpy()).to_numpy()
 
 
 def domain_label(domain: str) -> str:
@@ -143,7 +131,7 @@ class CrossDomainRecommendation(Subtask):
         rank_from_end = target.groupby("user", observed=True).cumcount(ascending=False)
         cut = target.loc[rank_from_end.to_numpy() == p - 1].set_index("user")["timestamp"]
         source = source[member_mask(source["user"], both)]
-        before = source["timestamp"].to_numpy() < _aligned(cut, source["user"])
+        before = source["timestamp"].to_numpy() < aligned(cut, source["user"])
         n_before = pd.Series(before).groupby(source["user"].to_numpy(), observed=True).sum()
         return n_before.index[n_before.to_numpy() >= h].to_numpy()
 

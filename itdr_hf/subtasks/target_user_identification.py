@@ -25,8 +25,7 @@ from ..splits import choose_units, choose_units_by_group, split_of
 from ..tables import CATEGORICAL, SourceTables, format_attribute
 from ..templates import render
 from .base import UIU, Example, Subtask, register_subtask
-from .common import trim
-from .cross_domain_recommendation import _aligned
+from .common import aligned, trim
 
 PROVENANCE = "derived:tui-v2"
 
@@ -163,12 +162,12 @@ class TargetUserIdentification(Subtask):
 
 
 def _raters_of(raters: pd.Series, items: pd.Index) -> np.ndarray:
-    """``raters.reindex(items).fillna(0)``, through the categorical codes both share (:func:`_aligned`).
+    """``raters.reindex(items).fillna(0)``, through the categorical codes both share (:func:`~.common.aligned`).
 
     pandas' reindex of one CategoricalIndex by another (every item with a writer, Amazon) peaked at
     +390 MB at 3 GB of synthetic input, measured alone; the codes cost +5 MB.
     """
-    return np.nan_to_num(_aligned(raters, pd.Series(items)), nan=0.0)
+    return np.nan_to_num(aligned(raters, pd.Series(items)), nan=0.0)
 
 
 def _writers(authors: pd.DataFrame) -> pd.Series:
