@@ -89,8 +89,9 @@ class BuildConfig:
         1_000_000,
         "Amazon Reviews 2023: reviews of one category held in memory while it is read; past this many they are "
         "spilled to disk grouped by user (under TMPDIR, ~50 bytes a review: ~3.5 GB for Home_and_Kitchen, deleted "
-        "as soon as the category is read; a build killed with SIGKILL leaves its itdr-spill-* folder there) and "
-        "worked on a group of users at a time, so the read's memory stays bounded on any category size. "
+        "as soon as the category is read; a build killed with SIGKILL leaves its itdr-spill-<pid>-* folder, "
+        "which the next spill removes) and worked on a group of users at a time, so the read's memory stays "
+        "bounded on any category size. "
         "0 = never spill. The rows built are the same at any value.",
     )
     nir_history: int = option(

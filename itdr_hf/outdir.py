@@ -94,15 +94,21 @@ def staging_prefix(output: Path) -> str:
 
 def remove_stale_staging(output: Path) -> list[Path]:
     """Delete staging folders of ``output`` left by builds whose process is gone (killed, crashed)."""
-    pattern = re.compile(rf"^\.{re.escape(output.name)}\.(partial|old)-(\d+)(-|$)")
+    return remove_dead_folders(output.parent, rf"\.{re.escape(output.name)}\.(?:partial|old)-")
+
+
+def remove_dead_folders(parent: Path, prefix: str) -> list[Path]:
+    """Delete the folders in ``parent`` named ``prefix`` (a regex), a process id, then ``-`` or nothing, whose
+    process is gone: what a build killed with SIGKILL left (staging beside ``--output``, spills under TMPDIR)."""
+    pattern = re.compile(rf"^{prefix}(\d+)(-|$)")
     removed = []
     try:
-        entries = list(output.parent.iterdir())
+        entries = list(parent.iterdir())
     except OSError:
         return removed
     for entry in entries:
         match = pattern.match(entry.name)
-        if match and entry.is_dir() and not entry.is_symlink() and not _alive(int(match.group(2))):
+        if match and entry.is_dir() and not entry.is_symlink() and not _alive(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

@@ -13,6 +13,7 @@ rows keep the order they were added in; groups are not in row order (callers tha
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
 from ..errors import DataError
+from ..outdir import remove_dead_folders
 
 BUCKETS = 128
 SPILL_BATCH = 1 << 18  # rows sorted into their buckets at once, once spilling has begun
@@ -160,7 +162,9 @@ class KeyGroups:
         held, self.held, self.held_rows = self.held, [], 0
         if self.folder is None:
             try:
-                self.folder = Path(tempfile.mkdtemp(prefix="itdr-spill-", dir=self.directory))
+                parent = Path(self.directory or tempfile.gettempdir())
+                remove_dead_folders(parent, "itdr-spill-")  # a build killed with SIGKILL left its spill there
+                self.folder = Path(tempfile.mkdtemp(prefix=f"itdr-spill-{os.getpid()}-", dir=parent))
             except OSError as error:
                 raise DataError(
                     self.directory or tempfile.gettempdir(), f"could not make a folder to spill {self.what} to: {error}",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -124,3 +127,20 @@ def test_a_spill_folder_that_cannot_be_made_is_an_error_that_says_what_to_do(tmp
         for table in tables:
             g.add(table)
     assert str(missing) in str(failed.value) and "TMPDIR" in str(failed.value)
+
+
+def test_a_killed_builds_spill_folder_is_removed_by_the_next_spill(tmp_path):
+    """Named by process: a dead process's folder goes, a live one's (another build spilling now) stays."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = tmp_path / f"itdr-spill-{int(gone.stdout)}-abc"
+    (dead / "sub").mkdir(parents=True)
+    live = tmp_path / "itdr-spill-1-abc"  # pid 1 is always running
+    live.mkdir()
+    other = tmp_path / "itdr-spill-notapid"
+    other.mkdir()
+    tables, _ = _tables(np.random.default_rng(6))
+    with KeyGroups("key", 5, directory=tmp_path) as groups:
+        for table in tables:
+            groups.add(table)
+        assert groups.spilled and groups.folder.name.startswith(f"itdr-spill-{os.getpid()}-")
+    assert not dead.exists() and live.exists() and other.exists()
