@@ -9,6 +9,7 @@ touches the disk: its rows are one group, in their order.
 
 The hash only decides which group a key lands in: no result may depend on it. Within a bucket
 rows keep the order they were added in; groups are not in row order (callers that need it sort).
+The same split serves :func:`positions_in`, a lookup over millions of ids a part at a time.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ BUCKETS = 128
 SPILL_BATCH = 1 << 18  # rows sorted into their buckets at once, once spilling has begun
 # Odd 64-bit weights per byte position (mod 64): fixed, so a build spills the same rows to the same files.
 _WEIGHTS = np.random.default_rng(20260512).integers(1, 1 << 63, size=64, dtype=np.uint64) | np.uint64(1)
-
-
 HASH_BYTES = 1 << 20  # string bytes hashed at once: each byte costs ~40 bytes of numpy temporaries
 
 
@@ -161,13 +160,13 @@ class KeyGroups:
         most :data:`SPILL_BATCH` rows at a time: sorting by bucket copies the rows."""
         held, self.held, self.held_rows = self.held, [], 0
         if self.folder is None:
+            parent = Path(self.directory or tempfile.gettempdir())
             try:
-                parent = Path(self.directory or tempfile.gettempdir())
                 remove_dead_folders(parent, "itdr-spill-")  # a build killed with SIGKILL left its spill there
                 self.folder = Path(tempfile.mkdtemp(prefix=f"itdr-spill-{os.getpid()}-", dir=parent))
             except OSError as error:
                 raise DataError(
-                    self.directory or tempfile.gettempdir(), f"could not make a folder to spill {self.what} to: {error}",
+                    parent, f"could not make a folder to spill {self.what} to: {error}",
                     fix="point TMPDIR at a writable folder with free space, or hold more in memory (a larger spill limit)",
                 ) from None
             self.writers = [None] * BUCKETS

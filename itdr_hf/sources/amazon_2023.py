@@ -303,7 +303,8 @@ class _Reviews:
             self.skipped = bad.summary()
             self.items = items.finish()
             n_items = len(self.items[0])
-            item_titled = pc.is_in(self.items[0], value_set=titled).to_numpy(zero_copy_only=False) if minimum else None
+            # every titled item of every category as the value set: matched a hash part at a time (positions_in)
+            item_titled = positions_in(self.items[0], titled) >= 0 if minimum else None
             self.read = 0
             self.item_rows = np.zeros(n_items, dtype=np.int64)
             kept = [self._users_rows(group, n_items, item_titled, minimum) for group in by_user.groups()]
@@ -477,11 +478,16 @@ def _unify(per_category: list[pa.Array]) -> tuple[pd.Index, list[np.ndarray]]:
 
 
 def _distinct(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """The distinct values in first-seen order, as ``pc.unique`` gives them, matched a hash part at a time
-    (:func:`~itdr_hf.readers.spill.positions_in`: Arrow's one table of 7.9M item ids is ~1 GB)."""
+    """The distinct values in first-seen order, as ``pc.unique`` gives them (:func:`_first_rows`)."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return values.take(pa.array(_first_rows(values)))
+
+
+def _first_rows(values: pa.Array) -> np.ndarray:
+    """The row of each distinct value's first occurrence, in row order; matched a hash part at a time
+    (:func:`~itdr_hf.readers.spill.positions_in`: Arrow's one table of 7.9M item ids is ~1 GB)."""
     first = positions_in(values, values)
-    return values.take(pa.array(np.flatnonzero(first == np.arange(len(first)))))
+    return np.flatnonzero(first == np.arange(len(first)))
 
 
 def _first_domains(n_items: int, item_maps: list[np.ndarray], n_categories: int) -> np.ndarray:
@@ -598,8 +604,7 @@ def _titled_items(metas: list[_Meta]) -> pa.Array:
     """The items whose first meta row (the one :func:`_items` keeps) has a title left after cleaning, as the index
     counts titled interactions (``SourceIndex.titled_interactions``). Titles become Python strings a slice at a time."""
     keys = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string()).combine_chunks()
-    first = positions_in(keys, keys)
-    first = np.flatnonzero(first == np.arange(len(first)))  # each item's first row, in first-seen order
+    first = _first_rows(keys)  # each item's first row, in first-seen order
     distinct = keys.take(pa.array(first))
     del keys
     titled = np.zeros(len(distinct), dtype=bool)
