@@ -76,9 +76,12 @@ def titled_items(meta: pa.Table) -> pa.Table:
     """The items whose first meta row has a title after cleaning: the reader's own rule."""
     from types import SimpleNamespace
 
+    from itdr_hf.readers.spill import ArrayRun
     from itdr_hf.sources.amazon_2023 import _titled_items
 
-    return pa.table({"parent_asin": _titled_items([SimpleNamespace(table=meta)])})
+    with ArrayRun(pa.string(), 0) as titles:
+        titles.add(meta.column("title"))
+        return pa.table({"parent_asin": _titled_items([SimpleNamespace(table=meta)], titles)})
 
 
 def engine_result(held: list[pa.Table]) -> dict:

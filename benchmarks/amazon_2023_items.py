@@ -63,15 +63,18 @@ out["imports"] = trim()
 with A.system_memory_pool():
     new = "looks" in inspect.signature(A._read_meta).parameters
     looks = A._Looks() if new else None
+    # since the titles wait on disk past amazon_spill_rows (ArrayRun), they are one more argument
+    run = A.ArrayRun(pa.string(), config.amazon_spill_rows) if "titles" in inspect.signature(A._read_meta).parameters else None
+    extra = [looks] if new else []
     stage[0] = "meta read"
     started = time.perf_counter()
-    metas = [A._read_meta(root / f"meta_{c}.jsonl.gz", config, *([looks] if new else [])) for c in categories]
+    metas = [A._read_meta(root / f"meta_{c}.jsonl.gz", config, *extra, *([run] if run is not None else [])) for c in categories]
     out["meta_s"] = time.perf_counter() - started
     stage[0] = "meta held"
     out["meta_held"] = trim()
     stage[0] = "titled items"
     started = time.perf_counter()
-    titled = A._titled_items(metas)
+    titled = A._titled_items(metas, *([run] if run is not None else []))
     out["titled_s"] = time.perf_counter() - started
     stage[0] = "titled held"
     out["titled_held"] = trim()
@@ -88,7 +91,9 @@ with A.system_memory_pool():
     out["titled"] = len(titled)
     stage[0] = "items table"
     started = time.perf_counter()
-    table = A._items(items, first, categories, metas, *([looks] if new else []))
+    table = A._items(items, first, categories, metas, *extra, *([run, config.amazon_spill_rows] if run is not None else []))
+    if run is not None:
+        run.close()
     out["items_s"] = time.perf_counter() - started
     del metas
     stage[0] = "items held"
@@ -155,7 +160,9 @@ def run(pythonpath: str, folder: Path, categories: list[str]) -> dict:
     env = {**os.environ, "PYTHONPATH": pythonpath, "TQDM_DISABLE": "1"}
     # run from the checkout itself: ``-c`` puts the working directory first on sys.path
     done = subprocess.run([sys.executable, "-c", CHILD, str(folder), ",".join(categories)], env=env, cwd=pythonpath,
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"the stages failed with {pythonpath}:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -91,7 +91,8 @@ class BuildConfig:
         "spilled to disk grouped by user (under TMPDIR, ~50 bytes a review: ~3.5 GB for Home_and_Kitchen, deleted "
         "as soon as the category is read; a build killed with SIGKILL leaves its itdr-spill-<pid>-* folder, "
         "which the next spill removes) and worked on a group of users at a time, so the read's memory stays "
-        "bounded on any category size. "
+        "bounded on any category size. The meta files' titles past this many wait on disk the same way "
+        "(~100 bytes a title: ~0.8 GB for the paper's 7.9M items) from the meta read to the items table. "
         "0 = never spill. The rows built are the same at any value.",
     )
     nir_history: int = option(

@@ -32,7 +32,9 @@ time and line number; :class:`ReviewTexts` reads the few reviews a subtask shows
 pass. Bad lines are skipped and counted (``max_bad_line_fraction``). A category past
 ``amazon_spill_rows`` reviews goes to disk grouped by user and is worked on a group at a time
 (:class:`_Reviews`), so the read's memory does not grow with the largest category. Meta rows keep
-their id, title and two codes for their category path and brand (:class:`_Looks`).
+their id and two codes for their category path and brand (:class:`_Looks`); their titles, needed
+only for the titled set before the reviews and the items table after them, go to disk past
+``amazon_spill_rows`` too (:class:`~itdr_hf.readers.spill.ArrayRun`) and are read back in file order.
 
 Most reviews are by users who never qualify for a user-history cell (on synthetic data ~80%), so
 after each category is read only its users with enough titled reviews there keep theirs
@@ -62,7 +64,7 @@ from ..config import BuildConfig
 from ..errors import ConfigError, DataError
 from ..readers.budget import BadLines
 from ..readers.jsonl import iter_lines_at, read_jsonl
-from ..readers.spill import KeyGroups, positions_in
+from ..readers.spill import BUCKETS, ArrayRun, KeyGroups, positions_in
 from ..tables import AllRows, SourceTables, TextStore
 from ..text import clean
 from .base import RemoteFile, Source, register_source
@@ -100,10 +102,9 @@ META_SCHEMA = pa.schema(
         ("details", pa.struct([("Brand", pa.string()), ("Manufacturer", pa.string())])),
     ]
 )
-# What is kept of a meta row: its :class:`_Looks` codes in place of the four columns they stand for.
-KEPT_META_SCHEMA = pa.schema(
-    [("parent_asin", pa.string()), ("title", pa.string()), ("path", pa.int32()), ("details", pa.int32())]
-)
+# What is kept of a meta row in memory: its :class:`_Looks` codes in place of the four columns they stand
+# for (the title goes to the meta files' shared :class:`~itdr_hf.readers.spill.ArrayRun`).
+KEPT_META_SCHEMA = pa.schema([("parent_asin", pa.string()), ("path", pa.int32()), ("details", pa.int32())])
 # The second pass keeps a few lines of each block: small blocks (the first pass's are 32 MB, for
 # pyarrow's parser) cut its resident memory by ~250 MB (blocks queued, joined and split) at no
 # measurable cost in time. 1 MB rather than 4: the TUI cell's peak at 3 GB of synthetic input is
@@ -179,13 +180,18 @@ class Amazon2023(Source):
             return self._read(root, config)
 
     def _read(self, root: Path, config: BuildConfig) -> SourceTables:
+        # the titles of the meta files, needed before the reviews (titled set) and after (items table) only
+        with ArrayRun(pa.string(), config.amazon_spill_rows, what="the meta titles") as titles:
+            return self._read_with(root, config, titles)
+
+    def _read_with(self, root: Path, config: BuildConfig, titles: ArrayRun) -> SourceTables:
         categories = parse_categories(config.amazon_categories)
         files = {c: self._files(root, c) for c in categories}
         # the meta files first: the early filter counts titled reviews, so it needs the titles
         looks = _Looks()
-        metas = [_read_meta(files[c][1], config, looks) for c in categories]
+        metas = [_read_meta(files[c][1], config, looks, titles) for c in categories]
         minimum = early_filter_minimum(config, self.name)
-        titled = _titled_items(metas) if minimum else None
+        titled = _titled_items(metas, titles) if minimum else None
         reviews = [_read_reviews(files[c][0], config, titled, minimum) for c in categories]
         users, user_maps = _unify([r.users[0] for r in reviews])
         items, item_maps = _unify([r.items[0] for r in reviews])
@@ -209,7 +215,8 @@ class Amazon2023(Source):
         skipped = [r.skipped for r in reviews]
         del reviews  # the per-category copies; the frame holds the merged ones
         meta_skipped = [m.skipped for m in metas]
-        item_table = _items(items, _first_domains(len(items), item_maps, len(categories)), categories, metas, looks)
+        item_table = _items(items, _first_domains(len(items), item_maps, len(categories)), categories, metas, looks, titles,
+                            config.amazon_spill_rows)
         return SourceTables(
             name=self.name,
             interactions=interactions,
@@ -581,37 +588,48 @@ class _Looks:
 
 
 class _Meta:
-    """One meta file: per row its ``parent_asin``, raw ``title`` and :class:`_Looks` codes (``path``, ``details``)."""
+    """One meta file: per row its ``parent_asin`` and :class:`_Looks` codes (``path``, ``details``); its raw titles
+    are added, in row order, to the run shared by every meta file (``titles``)."""
 
-    def __init__(self, path: Path, config: BuildConfig, looks: _Looks) -> None:
+    def __init__(self, path: Path, config: BuildConfig, looks: _Looks, titles: ArrayRun) -> None:
         bad = BadLines(path, config.max_bad_line_fraction, fix=FIX)
         tables = []
         for parsed in read_jsonl(path, META_SCHEMA, bad, required=("parent_asin",)):
             paths, details = looks.codes(parsed.table)
-            tables.append(pa.table({"parent_asin": parsed.table.column("parent_asin"),
-                                    "title": parsed.table.column("title"), "path": paths, "details": details},
-                                   schema=KEPT_META_SCHEMA))
+            titles.add(parsed.table.column("title"))
+            tables.append(pa.table({"parent_asin": parsed.table.column("parent_asin"), "path": paths,
+                                    "details": details}, schema=KEPT_META_SCHEMA))
             del parsed
         self.table = pa.concat_tables(tables) if tables else KEPT_META_SCHEMA.empty_table()
         self.skipped = bad.summary()
 
 
-def _read_meta(path: Path, config: BuildConfig, looks: _Looks) -> _Meta:
-    return _Meta(path, config, looks)
+def _read_meta(path: Path, config: BuildConfig, looks: _Looks, titles: ArrayRun) -> _Meta:
+    return _Meta(path, config, looks, titles)
 
 
-def _titled_items(metas: list[_Meta]) -> pa.Array:
+def _titled_items(metas: list[_Meta], titles: ArrayRun) -> pa.Array:
     """The items whose first meta row (the one :func:`_items` keeps) has a title left after cleaning, as the index
-    counts titled interactions (``SourceIndex.titled_interactions``). Titles become Python strings a slice at a time."""
+    counts titled interactions (``SourceIndex.titled_interactions``). Titles are read in file order, a block at a time."""
     keys = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string()).combine_chunks()
-    first = _first_rows(keys)  # each item's first row, in first-seen order
+    first = _first_rows(keys)  # each item's first row, in first-seen order: ascending
     distinct = keys.take(pa.array(first))
     del keys
     titled = np.zeros(len(distinct), dtype=bool)
-    for start in range(0, len(first), ITEM_SLICE):
-        titles = _meta_take(metas, "title", first[start:start + ITEM_SLICE]).to_pylist()
-        titled[start:start + len(titles)] = [bool(clean(_meta_title(t))) for t in titles]
+    for at, raw in _titles_at(titles, first):
+        titled[at] = [bool(clean(_meta_title(t))) for t in raw.to_pylist()]
     return distinct.filter(pa.array(titled))
+
+
+def _titles_at(titles: ArrayRun, rows: np.ndarray) -> Iterator[tuple[np.ndarray, pa.Array]]:
+    """The titles of meta ``rows`` (ascending row numbers over the meta files one after the other), a block of the
+    run at a time: (their places in ``rows``, their raw titles)."""
+    start = 0
+    for block in titles.arrays():
+        low, high = np.searchsorted(rows, [start, start + len(block)])
+        if high > low:
+            yield np.arange(low, high), block.take(pa.array(rows[low:high] - start))
+        start += len(block)
 
 
 def _meta_take(metas: list[_Meta], column: str, rows: np.ndarray) -> pa.Array:
@@ -641,40 +659,29 @@ def _meta_title(title: str | None) -> str:
     return " ".join((title or "").split())
 
 
-ITEM_SLICE = 1 << 16  # items whose titles are Python strings at once (:func:`_items`)
-
-
 def _items(
-    items: pd.Index, first_domain: np.ndarray, categories: list[str], metas: list[_Meta], looks: _Looks
+    items: pd.Index, first_domain: np.ndarray, categories: list[str], metas: list[_Meta], looks: _Looks,
+    titles: ArrayRun, limit: int,
 ) -> pd.DataFrame:
     """One row per reviewed item; its domain is the first category (in config order) it was reviewed in.
 
-    Empties ``metas``: the meta tables go once the items' columns are taken from them. Titles are
-    cleaned a slice of items at a time into the Arrow column they end in: as Python strings all at
-    once, or copied whole on the way, they cost ~100 bytes an item each (~0.8 GB a copy for the
-    paper's 7.9M items).
+    Empties ``metas``: the meta tables go once the items' columns are taken from them. ``limit``:
+    titles held in memory while they are put in item order (``amazon_spill_rows``).
     """
     keys = pa.array(items.array, type=pa.string())  # zero-copy: no Python string per item
     # the first meta row of an item wins (an item listed in two categories' meta files)
     value_set = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string())
     position = positions_in(keys, value_set)
     del keys, value_set
-    chunks = []
+    found = np.flatnonzero(position >= 0)
     path = np.zeros(len(items), dtype=np.int32)
     detail = np.zeros(len(items), dtype=np.int32)
-    for start in range(0, len(items), ITEM_SLICE):
-        at = position[start:start + ITEM_SLICE]
-        found = np.flatnonzero(at >= 0)
-        cleaned = [""] * len(at)  # an item without meta has no title
-        for k, title in zip(found.tolist(), _meta_take(metas, "title", at[found]).to_pylist()):
-            cleaned[k] = _meta_title(title)
-        chunks.append(pa.array(cleaned, type=pa.string()))
-        path[start + found] = _meta_take(metas, "path", at[found]).to_numpy()
-        detail[start + found] = _meta_take(metas, "details", at[found]).to_numpy()
+    path[found] = _meta_take(metas, "path", position[found]).to_numpy()
+    detail[found] = _meta_take(metas, "details", position[found]).to_numpy()
     metas.clear()
     return pd.DataFrame(
         {
-            "title": pd.array(pa.chunked_array(chunks, type=pa.string()), dtype="str"),
+            "title": pd.array(_item_titles(position, titles, limit), dtype="str"),
             "categories": _objects(looks.paths)[path],
             "details": _objects(looks.details)[detail],
             "domain": pd.Categorical.from_codes(
@@ -683,6 +690,35 @@ def _items(
         },
         index=pd.Index(items, name="item"),
     )
+
+
+def _item_titles(position: np.ndarray, titles: ArrayRun, limit: int) -> pa.ChunkedArray:
+    """Each item's cleaned title (its meta row's ``position``; -1: no meta, no title), in item order.
+
+    Why through :class:`~itdr_hf.readers.spill.KeyGroups`: the titles come in file order (from disk,
+    a block at a time, once spilled) and the items are in id order. Cleaned titles go to buckets by
+    item range, on disk past ``limit``, and come back a range at a time, put in order into the
+    column they end in. Holding every block's cleaned titles in memory until their range was
+    complete kept ~1.8 GB for the paper's 7.9M items: freed in small pieces, their memory could not
+    be reused for the column.
+    """
+    n = len(position)
+    found = np.flatnonzero(position >= 0)
+    by_row = found[np.argsort(position[found], kind="stable")]  # the items in the order of their meta rows
+    missing = np.flatnonzero(position < 0).astype(np.int32)  # their title is ""
+    of_range = lambda table: table.column("item").to_numpy().astype(np.int64) * BUCKETS // max(n, 1)  # noqa: E731
+    with KeyGroups("item", limit, what="the items' titles", buckets_of=of_range) as by_item:
+        by_item.add(pa.table({"item": missing, "title": pa.array([""] * len(missing), type=pa.string())}))
+        for at, raw in _titles_at(titles, position[by_row]):
+            cleaned = pa.array([_meta_title(t) for t in raw.to_pylist()], type=pa.string())
+            by_item.add(pa.table({"item": by_row[at].astype(np.int32), "title": cleaned}))
+            del cleaned
+        chunks = []
+        for group in by_item.groups():  # consecutive ranges of items, every item of each in it
+            order = np.argsort(group.column("item").to_numpy(), kind="stable")
+            chunks.append(group.column("title").take(pa.array(order)).combine_chunks())
+            del group
+    return pa.chunked_array(chunks, type=pa.string())
 
 
 def _objects(values: list) -> np.ndarray:

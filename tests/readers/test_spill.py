@@ -13,7 +13,7 @@ import pytest
 
 from itdr_hf.errors import DataError
 from itdr_hf.readers import spill
-from itdr_hf.readers.spill import BUCKETS, KeyGroups, string_hashes
+from itdr_hf.readers.spill import BUCKETS, ArrayRun, KeyGroups, string_hashes
 
 
 def test_hashes_depend_on_the_string_only():
@@ -144,3 +144,38 @@ def test_a_killed_builds_spill_folder_is_removed_by_the_next_spill(tmp_path):
             groups.add(table)
         assert groups.spilled and groups.folder.name.startswith(f"itdr-spill-{os.getpid()}-")
     assert not dead.exists() and live.exists() and other.exists()
+
+
+@pytest.mark.parametrize("limit", [0, 1, 10, 25, 1000])
+def test_an_array_run_hands_back_its_arrays_in_order_as_often_as_asked(tmp_path, limit):
+    arrays = [pa.array([f"v{k}-{j}" for j in range(n)], type=pa.string()) for k, n in enumerate([3, 0, 7, 1, 12, 5])]
+    with ArrayRun(pa.string(), limit, directory=tmp_path, what="values") as run:
+        for array in arrays[:2]:
+            run.add(array)
+        run.add(pa.chunked_array(arrays[2:4]))
+        for array in arrays[4:]:
+            run.add(array)
+        assert len(run) == 28
+        assert run.spilled == (0 < limit < 28)
+        for _ in range(2):
+            back = list(run.arrays())
+            assert pa.concat_arrays(back).equals(pa.concat_arrays(arrays))
+            assert all(len(a) for a in back)
+        if run.spilled:
+            folder = run.folder
+            assert folder.parent == tmp_path and folder.name.startswith(f"itdr-spill-{os.getpid()}-")
+            with pytest.raises(RuntimeError, match="after being read back"):
+                run.add(pa.array(["late"]))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_array_run_on_a_full_disk_is_an_error_that_names_the_folder(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with ArrayRun(pa.string(), 2, directory=tmp_path, what="the meta titles") as run:
+        monkeypatch.setattr(spill.ipc, "new_stream", full)
+        with pytest.raises(DataError, match="could not spill the meta titles to disk") as error:
+            run.add(pa.array(["a", "b", "c"]))
+        assert "itdr-spill-" in str(error.value) and "TMPDIR" in str(error.value)
+    assert list(tmp_path.iterdir()) == []

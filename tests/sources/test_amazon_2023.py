@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import re
@@ -87,32 +88,52 @@ def test_items_carry_meta_title_categories_details_and_domain(raw):
     assert set(items.index) == set(tables.interactions["item"].astype(str))
 
 
-def test_items_are_the_same_read_a_few_at_a_time(raw, monkeypatch):
-    """The items table converts meta to Python objects a slice at a time (memory): slices of 7 items
-    give the table that one slice gives, shared category lists and details dicts included."""
-    whole = read(raw).items
-    monkeypatch.setattr(amazon_2023, "ITEM_SLICE", 7)
-    sliced = read(raw).items
-    assert len(whole) > 7 * 3
-    pd.testing.assert_frame_equal(sliced, whole)
-    for frame in (whole, sliced):  # equal lists and dicts stay one object across slices
-        assert len({id(c) for c in frame["categories"]}) == len({tuple(c) for c in frame["categories"]})
-        assert len({id(d) for d in frame["details"]}) == len({tuple(d.items()) for d in frame["details"]})
-
-
-def test_meta_rows_are_taken_file_by_file_in_the_order_asked(raw, monkeypatch):
-    """Meta values are taken per file (a take on a chunked column copies it whole): any order of rows across
-    the files gives what one take on the concatenated column gives, and titled items do not depend on the slice."""
+def meta_run(raw: Path, limit: int):
+    """The meta files read as the reader reads them, titles into a run spilled past ``limit`` titles."""
     looks = amazon_2023._Looks()
-    metas = [amazon_2023._read_meta(raw / f"meta_{c}.jsonl.gz", CONFIG, looks) for c in CATEGORIES]
+    titles = amazon_2023.ArrayRun(pa.string(), limit, what="titles")
+    metas = [amazon_2023._read_meta(raw / f"meta_{c}.jsonl.gz", CONFIG, looks, titles) for c in CATEGORIES]
+    return metas, titles
+
+
+def test_meta_rows_are_taken_file_by_file_in_the_order_asked(raw):
+    """Meta values are taken per file (a take on a chunked column copies it whole): any order of rows across
+    the files gives what one take on the concatenated column gives; titled items do not depend on whether the
+    titles were spilled to disk."""
+    metas, titles = meta_run(raw, 0)
     whole = pa.concat_tables([m.table for m in metas])
     rows = np.random.default_rng(0).permutation(np.r_[np.arange(len(whole)), np.arange(len(whole))[::3]])
-    for column in ("parent_asin", "title", "path", "details"):
+    for column in ("parent_asin", "path", "details"):
         assert amazon_2023._meta_take(metas, column, rows).equals(whole.column(column).take(pa.array(rows)).combine_chunks())
-    assert len(amazon_2023._meta_take(metas, "title", np.zeros(0, dtype=np.int64))) == 0
-    titled = amazon_2023._titled_items(metas)
-    monkeypatch.setattr(amazon_2023, "ITEM_SLICE", 7)
-    assert amazon_2023._titled_items(metas).equals(titled) and len(titled) > 7 * 3
+    assert len(amazon_2023._meta_take(metas, "path", np.zeros(0, dtype=np.int64))) == 0
+    assert len(titles) == len(whole)
+    titled = amazon_2023._titled_items(metas, titles)
+    assert len(titled) > 7 * 3
+    spilled_metas, spilled = meta_run(raw, 5)
+    with spilled:
+        assert spilled.spilled
+        assert amazon_2023._titled_items(spilled_metas, spilled).equals(titled)
+    assert not spilled.spilled  # its folder went with the run
+
+
+def test_items_are_the_same_with_titles_on_disk(raw, tmp_path, monkeypatch):
+    """Past ``amazon_spill_rows`` the meta titles wait on disk from the meta read to the items table and are put
+    in item order a range of items at a time: the tables are the ones read with every title in memory, equal
+    category lists and details dicts stay one object, and nothing is left in the spill folder's parent."""
+    held = read(raw)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
+    spilled = read(raw, dataclasses.replace(CONFIG, amazon_spill_rows=7))
+    assert len(held.items) > 7 * 3
+    pd.testing.assert_frame_equal(spilled.items, held.items)
+    pd.testing.assert_frame_equal(spilled.interactions, held.interactions)
+    assert list((tmp_path / "tmp").iterdir()) == []
+    for frame in (held.items, spilled.items):
+        assert len({id(c) for c in frame["categories"]}) == len({tuple(c) for c in frame["categories"]})
+        assert len({id(d) for d in frame["details"]}) == len({tuple(d.items()) for d in frame["details"]})
 
 
 def test_users_are_shared_across_categories(raw):

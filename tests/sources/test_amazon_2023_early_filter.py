@@ -229,7 +229,8 @@ def test_the_read_is_the_same_however_many_reviews_are_held_before_spilling(spar
     original = spill.KeyGroups.groups
 
     def groups(self):
-        spilled.append(self.spilled)
+        if self.what.startswith("the reviews"):  # not the items' titles, put in order the same way
+            spilled.append(self.spilled)
         yield from original(self)
 
     monkeypatch.setattr(spill.KeyGroups, "groups", groups)
