@@ -41,15 +41,44 @@ def member_mask(values: pd.Series, wanted: object) -> np.ndarray:
     return values.isin(wanted).to_numpy()
 
 
+def arrow_strings(ids: object) -> pa.Array | None:
+    """A pandas Index of string ids as the Arrow array it already holds (no copy), or None: not one, or has nulls."""
+    if not isinstance(ids, pd.Index) or not isinstance(ids.dtype, pd.StringDtype) or ids.dtype.storage != "pyarrow":
+        return None
+    array = pa.array(ids.array)
+    return None if array.null_count else array
+
+
+def sorted_ids(ids: pd.Index | pd.Series) -> np.ndarray | pd.Index:
+    """The distinct ids, sorted: ``np.sort(ids.unique())``, but string ids stay an Index in an Arrow buffer.
+
+    Why: an object array makes a Python string per id (~67 bytes: 0.5 GB for Amazon's 7.9M items),
+    and the item pools are held all build long. Indexing the Index gives the same Python strings,
+    in the same order (UTF-8 byte order is code point order).
+    """
+    values = ids.array if isinstance(ids, pd.Index) else ids
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.dtype.categories
+        codes = np.asarray(values.codes if isinstance(values, pd.Categorical) else values.cat.codes)
+        if arrow_strings(categories) is not None and not (codes < 0).any():
+            return categories[np.unique(codes)].sort_values()
+    elif arrow_strings(pd.Index(values)) is not None:
+        return pd.Index(values).unique().sort_values()
+    return np.sort(pd.unique(values) if not isinstance(ids, pd.Index) else ids.unique().to_numpy())
+
+
 def _categorical_member_mask(values: pd.Series, wanted: object) -> np.ndarray | None:
     """``isin`` of a string categorical through its codes, or None when the fast path does not apply.
 
     pandas' ``isin`` on a categorical hashes its categories as Python strings and keeps that table on
     the categories: ~90 bytes a category, in every process that asks (Amazon's users: gigabytes).
-    Arrow hashes the wanted ids instead and scans the categories in C; nothing is kept.
+    Arrow hashes the wanted ids instead and scans the categories in C; nothing is kept. Wanted ids in an
+    Arrow-backed Index (:func:`sorted_ids`) are read in their buffer.
     """
     categories = values.cat.categories
-    if not (isinstance(wanted, np.ndarray) and wanted.dtype.kind == "U"):
+    if arrow_strings(wanted) is not None:
+        wanted = arrow_strings(wanted)
+    elif not (isinstance(wanted, np.ndarray) and wanted.dtype.kind == "U"):
         wanted = np.asarray(wanted, dtype=object)  # not np.asarray(list): it would make NaN the string "nan"
         if pd.api.types.infer_dtype(wanted, skipna=False) != "string":
             return None  # NaN, non-strings or nothing among the wanted ids: pandas' own rules
@@ -63,7 +92,7 @@ def _categorical_member_mask(values: pd.Series, wanted: object) -> np.ndarray | 
 WANTED_SLICE = 1 << 16  # wanted ids cast to Arrow at once when the names are hashed (:func:`_hits`)
 
 
-def _hits(names: pa.Array, wanted: np.ndarray) -> np.ndarray:
+def _hits(names: pa.Array, wanted: np.ndarray | pa.Array) -> np.ndarray:
     """Which of the (distinct) ``names`` are among the ``wanted`` ids, hashing the shorter of the two.
 
     Arrow keeps a hash table of its value set, ~130 bytes a value: asking which of the few items
@@ -71,11 +100,14 @@ def _hits(names: pa.Array, wanted: np.ndarray) -> np.ndarray:
     items. Hashing the few names instead and scanning the wanted ids a slice at a time (an Arrow copy
     of all of them was another 40 MB) costs next to nothing.
     """
+    def arrow(part: np.ndarray | pa.Array) -> pa.Array:
+        return part.cast(names.type) if isinstance(part, pa.Array) else pa.array(part, type=names.type)
+
     if len(wanted) <= len(names):
-        return pc.is_in(names, value_set=pa.array(wanted, type=names.type)).to_numpy(zero_copy_only=False)
+        return pc.is_in(names, value_set=arrow(wanted)).to_numpy(zero_copy_only=False)
     hit = np.zeros(len(names), dtype=bool)
     for start in range(0, len(wanted), WANTED_SLICE):
-        part = pa.array(wanted[start:start + WANTED_SLICE], type=names.type)
+        part = arrow(wanted[start:start + WANTED_SLICE])
         position = pc.index_in(part, value_set=names).to_numpy(zero_copy_only=False)  # NaN: not a name
         found = position[~np.isnan(position)] if position.dtype.kind == "f" else position
         hit[found.astype(np.int64)] = True
@@ -155,10 +187,13 @@ class Histories:
 
 
 class ItemLookup:
-    """Per-item column values by id, through the item index's own hash table.
+    """Per-item column values by id, through the item index's own hash table (or a sorted search).
 
     A Python dict per column would cost ~100 bytes per item and column: gigabytes for Amazon's
-    millions of products. The positions come from pandas' C hash engine, values from arrays.
+    millions of products. The positions come from pandas' C hash engine, values from arrays. A
+    sorted index of string ids is searched in a fixed-width copy of its ids instead (:class:`SortedIds`):
+    pandas' engine makes a Python string per id and hashes them (~70 bytes an id, 0.54 GB for
+    Amazon's 7.9M, held all build long).
     """
 
     COLUMNS = ("title", "categories", "tags", "year", "domain", "details")
@@ -168,6 +203,7 @@ class ItemLookup:
         self.columns = {name: _positional(items[name]) for name in self.COLUMNS if name in items.columns}
         self.columns["title"] = _positional(items["title"].astype(str))
         self._dense = _dense_positions(self.index)
+        self._sorted = SortedIds.of(self.index) if self._dense is None else None
 
     def position(self, item: object) -> int | None:
         dense = self._dense
@@ -181,6 +217,10 @@ class ItemLookup:
 
     def _hash_position(self, item: object) -> int | None:
         """The general path: pandas' hash engine (the first row when an id repeats)."""
+        if self._sorted is not None and type(item) is str:
+            found = self._sorted.position(item)
+            if found is not NotImplemented:
+                return found
         try:
             loc = self.index.get_loc(item)
         except KeyError:
@@ -243,17 +283,18 @@ class SourceIndex:
     def unknown_item_rows(self) -> tuple[int, list]:
         """Interactions naming an item the item file lacks (count, first few ids): never shown, so counted."""
         inter = self.tables.interactions
-        unknown = ~member_mask(inter["item"], self.tables.items.index.to_numpy())
+        unknown = ~member_mask(inter["item"], _ids(self.tables.items.index))
         count = int(unknown.sum())
         return count, ([] if not count else [str(i) for i in dict.fromkeys(inter["item"].to_numpy()[unknown][:1000])][:3])
 
     @cached_property
-    def _titled_items(self) -> np.ndarray:
+    def _titled_items(self) -> np.ndarray | pd.Index:
         """Items whose title is not empty once cleaned. The cleaned titles are not kept: a Python string
-        per item, ~1 GB for Amazon's 7.9M long product titles, only to learn which are empty."""
+        per item, ~1 GB for Amazon's 7.9M long product titles, only to learn which are empty; string ids
+        stay in their Arrow buffer (:func:`_ids`)."""
         titles = self.tables.items["title"].astype(str)
         titled = np.fromiter((bool(clean(t)) for t in titles), dtype=bool, count=len(titles))
-        return titles.index[titled].to_numpy()
+        return _ids(titles.index[titled])
 
     @cached_property
     def titled_interactions(self) -> pd.DataFrame:
@@ -299,7 +340,7 @@ class SourceIndex:
     def item_pool(self) -> np.ndarray:
         """Items that can be candidates: titled and interacted with at least once."""
         rows = self.titled_interactions if self._read_counts is None else self._read_counts
-        return np.sort(rows["item"].unique())
+        return sorted_ids(rows["item"])
 
     @cached_property
     def item_popularity(self) -> np.ndarray:
@@ -388,7 +429,7 @@ class SourceIndex:
                 read = self._read_counts[(self._read_counts["domain"] == domain).to_numpy()]
                 counts = read.groupby("item", observed=True)["rows"].sum()
             counts = counts[counts.to_numpy() > 0]
-            pool = np.sort(counts.index.to_numpy())
+            pool = sorted_ids(counts.index)
             self._domain_pools[domain] = (pool, np.cumsum(counts.reindex(pool).to_numpy(dtype=np.float64)))
         pool, cdf = self._domain_pools[domain]
         return pool, (cdf if mode == "popularity" else None)
@@ -396,6 +437,12 @@ class SourceIndex:
     @cached_property
     def _domain_pools(self) -> dict:
         return {}
+
+
+def _ids(index: pd.Index) -> np.ndarray | pd.Index:
+    """An Index of ids as ``to_numpy`` gives them, except string ids in an Arrow buffer: those stay the Index
+    (a Python string per id otherwise; :func:`member_mask` and :func:`sorted_ids` read the buffer)."""
+    return index if arrow_strings(index) is not None else index.to_numpy()
 
 
 def _positional(column: pd.Series) -> object:
@@ -422,12 +469,63 @@ def _dense_positions(index: pd.Index) -> list[int] | None:
 
     A Python list: indexing it costs a tenth of ``Index.get_loc`` (numpy scalar indexing, a half).
     """
+    if index.dtype.kind not in "iu":  # not to_numpy first: a Python string per id, for nothing
+        return None
     values = index.to_numpy()
     if values.dtype.kind not in "iu" or not len(values) or int(values.min()) < 0 or int(values.max()) >= 2_000_000:
         return None
     dense = np.full(int(values.max()) + 1, -1, dtype=np.int64)
     dense[values[::-1]] = np.arange(len(values) - 1, -1, -1)  # the first of repeated ids wins, as get_loc's
     return dense.tolist()
+
+
+class SortedIds:
+    """Positions of string ids in a strictly increasing index, by binary search in a fixed-width copy.
+
+    Made only when it answers as ``Index.get_loc`` would: the ids (as UTF-8 bytes, whose order is
+    Python's string order) strictly increase, so each is unique, and none holds a NUL byte (numpy's
+    fixed-width bytes drop trailing NULs). An id longer than the widest is absent.
+    """
+
+    SLICE = 1 << 18  # ids copied into the fixed-width array at once (index temporaries: 16 bytes a byte)
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+        self.width = ids.dtype.itemsize
+
+    @classmethod
+    def of(cls, index: pd.Index) -> SortedIds | None:
+        if len(index) < 2 or not isinstance(index.dtype, pd.StringDtype) or index.dtype.storage != "pyarrow":
+            return None
+        names = pa.array(index.array)  # pandas' own Arrow buffer: no copy
+        if names.null_count or not pc.all(pc.greater(names.slice(1), names.slice(0, len(names) - 1))).as_py():
+            return None
+        names = names.cast(pa.large_string())
+        offsets = np.frombuffer(names.buffers()[1], dtype=np.int64, count=len(names) + 1, offset=names.offset * 8)
+        data = np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+        offsets = offsets - offsets[0]
+        if not len(data) or (data == 0).any():
+            return None
+        lengths = np.diff(offsets)
+        width = int(lengths.max())
+        out = np.zeros((len(names), width), dtype=np.uint8)
+        for start in range(0, len(names), cls.SLICE):
+            end = min(start + cls.SLICE, len(names))
+            first, last = offsets[start], offsets[end]
+            row = np.repeat(np.arange(start, end), lengths[start:end])
+            column = np.arange(first, last) - np.repeat(offsets[start:end], lengths[start:end])
+            out[row, column] = data[first:last]
+        return cls(out.view(f"S{width}").ravel())
+
+    def position(self, item: str) -> int | None | object:
+        """The id's position, None when absent; ``NotImplemented``: ask the hash engine (a NUL in the id)."""
+        if "\x00" in item:
+            return NotImplemented
+        key = item.encode()
+        if len(key) > self.width:
+            return None
+        at = int(np.searchsorted(self.ids, key))
+        return at if at < len(self.ids) and self.ids[at] == key else None
 
 
 def _as_list(value: object) -> list[str]:

@@ -62,6 +62,7 @@ import pyarrow.compute as pc
 
 from ..config import BuildConfig
 from ..errors import ConfigError, DataError
+from ..index import arrow_strings
 from ..readers.budget import BadLines
 from ..readers.jsonl import iter_lines_at, read_jsonl
 from ..readers.spill import BUCKETS, ArrayRun, KeyGroups, positions_in
@@ -632,26 +633,9 @@ def _titles_at(titles: ArrayRun, rows: np.ndarray) -> Iterator[tuple[np.ndarray,
         start += len(block)
 
 
-def _meta_take(metas: list[_Meta], column: str, rows: np.ndarray) -> pa.Array:
-    """``column`` at ``rows`` of the meta files' rows one after the other, taken chunk by chunk.
-
-    Why not one take on the concatenated column: Arrow copies a chunked column whole before taking
-    from it, ~1 GB of titles for the paper's categories on every slice of items.
-    """
-    chunks = [chunk for m in metas for chunk in m.table.column(column).chunks]
-    starts = np.cumsum([0] + [len(c) for c in chunks])
-    which = np.searchsorted(starts, rows, side="right") - 1
-    order = np.argsort(which, kind="stable")
-    bounds = np.searchsorted(which[order], np.arange(len(chunks) + 1))
-    parts = [
-        chunks[k].take(pa.array(rows[order[bounds[k]:bounds[k + 1]]] - starts[k]))
-        for k in np.flatnonzero(np.diff(bounds))
-    ]
-    if not parts:
-        return pa.array([], type=KEPT_META_SCHEMA.field(column).type)
-    back = np.empty(len(rows), dtype=np.int64)
-    back[order] = np.arange(len(rows))
-    return pa.concat_arrays(parts).take(pa.array(back))
+def _meta_codes(metas: list[_Meta], column: str) -> np.ndarray:
+    """A :class:`_Looks` code column of the meta files one after the other (4 bytes a row, one copy)."""
+    return np.concatenate([m.table.column(column).to_numpy() for m in metas] or [np.zeros(0, dtype=np.int32)])
 
 
 def _meta_title(title: str | None) -> str:
@@ -671,13 +655,15 @@ def _items(
     keys = pa.array(items.array, type=pa.string())  # zero-copy: no Python string per item
     # the first meta row of an item wins (an item listed in two categories' meta files)
     value_set = pa.chunked_array([m.table.column("parent_asin") for m in metas], type=pa.string())
-    position = positions_in(keys, value_set)
+    position = positions_in(keys, value_set).astype(np.int32)  # meta rows: fewer than 2**31
     del keys, value_set
     found = np.flatnonzero(position >= 0)
+    at = position[found]
     path = np.zeros(len(items), dtype=np.int32)
     detail = np.zeros(len(items), dtype=np.int32)
-    path[found] = _meta_take(metas, "path", position[found]).to_numpy()
-    detail[found] = _meta_take(metas, "details", position[found]).to_numpy()
+    path[found] = _meta_codes(metas, "path")[at]
+    detail[found] = _meta_codes(metas, "details")[at]
+    del found, at
     metas.clear()
     return pd.DataFrame(
         {
@@ -692,6 +678,9 @@ def _items(
     )
 
 
+TITLE_GROUP = 1 << 18  # titles put in item order at once, at most, once they are spilled (:func:`_item_titles`)
+
+
 def _item_titles(position: np.ndarray, titles: ArrayRun, limit: int) -> pa.ChunkedArray:
     """Each item's cleaned title (its meta row's ``position``; -1: no meta, no title), in item order.
 
@@ -703,15 +692,17 @@ def _item_titles(position: np.ndarray, titles: ArrayRun, limit: int) -> pa.Chunk
     be reused for the column.
     """
     n = len(position)
-    found = np.flatnonzero(position >= 0)
+    found = np.flatnonzero(position >= 0).astype(np.int32)
     by_row = found[np.argsort(position[found], kind="stable")]  # the items in the order of their meta rows
+    del found
     missing = np.flatnonzero(position < 0).astype(np.int32)  # their title is ""
     of_range = lambda table: table.column("item").to_numpy().astype(np.int64) * BUCKETS // max(n, 1)  # noqa: E731
-    with KeyGroups("item", limit, what="the items' titles", buckets_of=of_range) as by_item:
+    # a range of items at a time is read back, copied once whole and once in order: kept to TITLE_GROUP rows
+    with KeyGroups("item", limit and min(limit, TITLE_GROUP), what="the items' titles", buckets_of=of_range) as by_item:
         by_item.add(pa.table({"item": missing, "title": pa.array([""] * len(missing), type=pa.string())}))
         for at, raw in _titles_at(titles, position[by_row]):
             cleaned = pa.array([_meta_title(t) for t in raw.to_pylist()], type=pa.string())
-            by_item.add(pa.table({"item": by_row[at].astype(np.int32), "title": cleaned}))
+            by_item.add(pa.table({"item": by_row[at], "title": cleaned}))
             del cleaned
         chunks = []
         for group in by_item.groups():  # consecutive ranges of items, every item of each in it
@@ -830,8 +821,9 @@ class _AmazonRows(AllRows):
             if found.any():
                 yield parsed.table.filter(hit), parsed.lines[found]
 
-    def users_in_two_domains(self, titled: np.ndarray) -> bool:
-        wanted = pa.array(np.asarray(titled, dtype=object), type=pa.string())
+    def users_in_two_domains(self, titled: np.ndarray | pd.Index) -> bool:
+        wanted = arrow_strings(titled)
+        wanted = pa.array(np.asarray(titled, dtype=object), type=pa.string()) if wanted is None else wanted.cast(pa.string())
         seen = pa.array([], type=pa.string())
         for path in self.files.values():
             with system_memory_pool():

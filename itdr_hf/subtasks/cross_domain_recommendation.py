@@ -139,8 +139,10 @@ class CrossDomainRecommendation(Subtask):
     def _pair(index, config, rng, source_domain, target_domain, users, splits):
         h, p = config.cdr_history, config.tkr_positives
         inter = index.titled_interactions
-        target_h = Histories(inter[inter["domain"] == target_domain], users, config.seed)
-        source_h = Histories(inter[inter["domain"] == source_domain], users, config.seed)
+        chosen = member_mask(inter["user"], users)  # first: a whole domain's rows were a copy (Amazon's Home: ~0.9 GB)
+        target_h = Histories(inter[chosen & (inter["domain"] == target_domain).to_numpy()], users, config.seed)
+        source_h = Histories(inter[chosen & (inter["domain"] == source_domain).to_numpy()], users, config.seed)
+        del chosen
         noun = index.tables.item_noun
         pool = set(index.domain_items(target_domain).tolist())
         for user, split in zip(users, splits):

@@ -4,10 +4,13 @@ No test touches the network."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 _HF_HOME = tempfile.mkdtemp(prefix="itdr-eval-hf-")
+atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)  # every run (and xdist worker) made one in /tmp
 for _k, _v in {
     "HF_HOME": _HF_HOME,
     "HF_HUB_OFFLINE": "1",
