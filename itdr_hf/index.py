@@ -24,8 +24,11 @@ def member_mask(values: pd.Series, wanted: object) -> np.ndarray:
     """``values.isin(wanted)`` as a boolean array; a lookup table for small non-negative integer ids.
 
     MovieLens ids are integers below a few hundred thousand: indexing a table of that size is 5-10x
-    faster than hashing 32M values, and this runs once per subtask.
+    faster than hashing 32M values, and this runs once per subtask. Nothing wanted is all False at once:
+    the general path would make a Python object per row first (Amazon: 54M user ids, gigabytes).
     """
+    if not len(wanted):
+        return np.zeros(len(values), dtype=bool)
     if isinstance(values.dtype, pd.CategoricalDtype):
         found = _categorical_member_mask(values, wanted)
         if found is not None:

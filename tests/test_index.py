@@ -73,3 +73,49 @@ def test_lookup_values_are_to_numpys_without_an_object_per_item():
             got, expected = lookup.get(name, item), want[position]
             assert type(got) is type(expected) and (got == expected or (pd.isna(got) and pd.isna(expected))), (name, item)
     assert lookup.title("B3") == "c"
+
+
+def string_items(ids: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"title": [f"t{k}" for k in range(len(ids))]}, index=pd.Index(ids, name="item", dtype="str"))
+
+
+def test_sorted_string_ids_are_searched_with_the_hash_engines_answers():
+    """A strictly increasing string index is binary-searched in a fixed-width copy (SortedIds): every id
+    present, absent, a prefix, an extension, non-ASCII or with a NUL gets ``get_loc``'s answer."""
+    ids = sorted(["B00", "B001", "B0Z", "Bé", "Bé2", "Z", "a", "ab", "é", "日本"])
+    lookup = ItemLookup(string_items(ids))
+    assert lookup._sorted is not None and lookup._sorted.width == max(len(i.encode()) for i in ids)
+    engine = pd.Index(ids, dtype=object)
+    asked = [*ids, "", "B", "B0", "B0011", "Bé3", "Z" * 40, "\x00", "B00\x00", "日", "日本語", "zz"]
+    for item in asked:
+        want = engine.get_loc(item) if item in engine else None
+        assert lookup.position(item) == want, item
+    assert lookup.title("Bé") == f"t{ids.index('Bé')}"
+
+
+def test_unsorted_repeated_or_nul_string_ids_keep_the_hash_lookup():
+    assert ItemLookup(string_items(["B2", "B1"]))._sorted is None
+    assert ItemLookup(string_items(["B1", "B1", "B2"]))._sorted is None  # get_loc's first-of-repeats: the engine
+    assert ItemLookup(string_items(["B1", "B2\x00"]))._sorted is None
+    lookup = ItemLookup(string_items(["B2", "B1", "B2"]))
+    assert lookup.position("B2") == 0 and lookup.position("B1") == 1
+
+
+def test_sorted_ids_are_np_sort_of_unique_with_string_ids_left_in_arrow():
+    from itdr_hf.index import arrow_strings, member_mask, sorted_ids
+
+    ids = ["b", "a", "é", "c", "a", "日", "b"]
+    for values in (
+        pd.Series(ids, dtype="category").astype(pd.CategoricalDtype(pd.Index(sorted(set(ids)) + ["zz"], dtype="str"))),
+        pd.Series(pd.Categorical(ids, categories=pd.Index(["日", "é", "c", "b", "a"], dtype="str"))),
+        pd.Series(ids, dtype="str"),
+    ):
+        got = sorted_ids(values)
+        assert arrow_strings(got) is not None
+        assert got.tolist() == sorted(set(ids))
+        assert isinstance(got[0], str)
+        assert np.array_equal(member_mask(values, got), values.isin(sorted(set(ids))).to_numpy())
+        assert not member_mask(values, got[1:])[values.to_numpy() == "a"].any()
+    counts = pd.Series(pd.Categorical(ids, categories=pd.Index(["日", "é", "c", "b", "a"], dtype="str"))).value_counts()
+    assert sorted_ids(counts.index).tolist() == sorted(set(ids))
+    assert np.array_equal(sorted_ids(pd.Series([3, 1, 3, 2])), np.array([1, 2, 3]))  # integer ids: a numpy array

@@ -138,6 +138,8 @@ class CrossDomainRecommendation(Subtask):
     @staticmethod
     def _pair(index, config, rng, source_domain, target_domain, users, splits):
         h, p = config.cdr_history, config.tkr_positives
+        if not len(users):
+            return
         inter = index.titled_interactions
         chosen = member_mask(inter["user"], users)  # first: a whole domain's rows were a copy (Amazon's Home: ~0.9 GB)
         target_h = Histories(inter[chosen & (inter["domain"] == target_domain).to_numpy()], users, config.seed)
