@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from itdr_hf.index import Histories, ItemLookup
 
@@ -119,3 +120,12 @@ def test_sorted_ids_are_np_sort_of_unique_with_string_ids_left_in_arrow():
     counts = pd.Series(pd.Categorical(ids, categories=pd.Index(["日", "é", "c", "b", "a"], dtype="str"))).value_counts()
     assert sorted_ids(counts.index).tolist() == sorted(set(ids))
     assert np.array_equal(sorted_ids(pd.Series([3, 1, 3, 2])), np.array([1, 2, 3]))  # integer ids: a numpy array
+
+
+def test_nothing_wanted_is_all_false_without_touching_the_rows(monkeypatch):
+    from itdr_hf.index import member_mask
+
+    values = pd.Series(pd.Categorical(["a", "b", "a"], categories=pd.Index(["a", "b"], dtype="str")))
+    monkeypatch.setattr(pd.Series, "to_numpy", lambda *a, **k: pytest.fail("a Python object per row"))
+    for wanted in (np.array([], dtype=object), [], pd.Index([], dtype="str"), set()):
+        assert member_mask(values, wanted).tolist() == [False, False, False]
