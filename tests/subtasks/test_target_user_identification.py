@@ -15,3 +15,27 @@ def test_target_user_identification_uses_three_distinct_taggers(ml, rows_of):
         assert row["reference_provenance"] == "derived:tui-v2"
         assert row["output"].startswith(ml.title_of[item])
         assert row["user_id"] == ""
+
+
+def test_domains_of_chosen_items_are_the_reindexed_ones_without_the_items_hash_engine():
+    """The domain of each eligible item, as ``reindex(...).astype(str)`` gave it (a missing domain or an unknown
+    item: NaN), found through the item lookup so that pandas builds no hash engine on the item index."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from itdr_hf.index import SourceIndex
+    from itdr_hf.subtasks.target_user_identification import _domains_of
+
+    def make() -> pd.DataFrame:
+        ids = pd.Index(["B1", "B2", "B3", "B4"], dtype="str", name="item")
+        return pd.DataFrame({"title": ["a", "b", "c", "d"], "domain": pd.Categorical(["CDs", None, "Games", "CDs"])},
+                            index=ids)
+
+    asked = np.array(["B4", "B2", "B9", "B1", "B3"], dtype=object)
+    want = make()["domain"].reindex(asked).astype(str).to_numpy()
+    items = make()
+    got = _domains_of(SourceIndex(SimpleNamespace(items=items)), asked)
+    assert [str(g) for g in got] == [str(w) for w in want] and pd.isna(got[1]) and pd.isna(got[2])
+    assert "_engine" not in items.index._cache
