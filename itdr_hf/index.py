@@ -79,8 +79,9 @@ def _categorical_member_mask(values: pd.Series, wanted: object) -> np.ndarray | 
     Arrow-backed Index (:func:`sorted_ids`) are read in their buffer.
     """
     categories = values.cat.categories
-    if arrow_strings(wanted) is not None:
-        wanted = arrow_strings(wanted)
+    in_arrow = arrow_strings(wanted)
+    if in_arrow is not None:
+        wanted = in_arrow
     elif not (isinstance(wanted, np.ndarray) and wanted.dtype.kind == "U"):
         wanted = np.asarray(wanted, dtype=object)  # not np.asarray(list): it would make NaN the string "nan"
         if pd.api.types.infer_dtype(wanted, skipna=False) != "string":
@@ -340,7 +341,7 @@ class SourceIndex:
         return inter.loc[inter["rating"].notna(), "user"].value_counts(sort=False)
 
     @cached_property
-    def item_pool(self) -> np.ndarray:
+    def item_pool(self) -> np.ndarray | pd.Index:
         """Items that can be candidates: titled and interacted with at least once."""
         rows = self.titled_interactions if self._read_counts is None else self._read_counts
         return sorted_ids(rows["item"])
