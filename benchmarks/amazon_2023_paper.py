@@ -22,7 +22,7 @@ What the files assume (none of it measured on the real files):
     python benchmarks/amazon_2023_paper.py [--workdir /tmp/itdr-bench] [--users 40000000] [--title-chars 100]
 
 Needs ~12 GB of disk for the files (cached in ``--workdir``), ~3.5 GB under ``TMPDIR`` while the
-largest category is read, and ~15 minutes to write them on 2 cores; the build takes ~40 minutes.
+largest category is read, and ~12 minutes to write them on 2 cores; the build took 20-25 minutes here.
 """
 
 from __future__ import annotations
