@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .readers.spill import string_bytes
 from .tables import SourceTables
 from .text import clean, clean_list
 
@@ -504,9 +505,8 @@ class SortedIds:
         names = pa.array(index.array)  # pandas' own Arrow buffer: no copy
         if names.null_count or not pc.all(pc.greater(names.slice(1), names.slice(0, len(names) - 1))).as_py():
             return None
-        names = names.cast(pa.large_string())
-        offsets = np.frombuffer(names.buffers()[1], dtype=np.int64, count=len(names) + 1, offset=names.offset * 8)
-        data = np.frombuffer(names.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+        offsets, data = string_bytes(names)
+        data = data[offsets[0]:offsets[-1]]
         offsets = offsets - offsets[0]
         if not len(data) or (data == 0).any():
             return None

@@ -36,6 +36,20 @@ _WEIGHTS = np.random.default_rng(20260512).integers(1, 1 << 63, size=64, dtype=n
 HASH_BYTES = 1 << 20  # string bytes hashed at once: each byte costs ~40 bytes of numpy temporaries
 
 
+def string_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's value offsets (int64, into the bytes) and its UTF-8 bytes, read in Arrow's own buffers.
+
+    Other types are cast to ``string`` first. A null reads as the empty string.
+    """
+    if strings.type not in (pa.string(), pa.large_string()):
+        strings = strings.cast(pa.string())
+    large = strings.type == pa.large_string()
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64 if large else np.int32, count=len(strings) + 1,
+                            offset=strings.offset * (8 if large else 4)).astype(np.int64, copy=False)
+    data = strings.buffers()[2]
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
 def string_hashes(strings: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A 64-bit hash of each string, vectorised over Arrow's buffers (no Python string per row).
 
@@ -47,12 +61,8 @@ def string_hashes(strings: pa.Array | pa.ChunkedArray) -> np.ndarray:
         strings = strings.combine_chunks()
     if strings.null_count:
         strings = pc.fill_null(strings, "")
-    if strings.type != pa.string():
-        strings = strings.cast(pa.string())
     n = len(strings)
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32, count=n + 1, offset=strings.offset * 4).astype(np.int64)
-    data = strings.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    offsets, raw = string_bytes(strings)
     out = np.empty(n, dtype=np.uint64)
     start = 0
     while start < n:
