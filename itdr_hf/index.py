@@ -65,10 +65,46 @@ def sorted_ids(ids: pd.Index | pd.Series) -> np.ndarray | pd.Index:
         categories = values.dtype.categories
         codes = np.asarray(values.codes if isinstance(values, pd.Categorical) else values.cat.codes)
         if arrow_strings(categories) is not None and not (codes < 0).any():
-            return categories[np.unique(codes)].sort_values()
-    elif arrow_strings(pd.Index(values)) is not None:
-        return pd.Index(values).unique().sort_values()
+            return categories.take(in_id_order(categories, np.unique(codes)))
+    elif arrow_strings(index := pd.Index(values)) is not None:
+        return index.take(in_id_order(index, np.arange(len(index)), distinct=False))
     return np.sort(pd.unique(values) if not isinstance(ids, pd.Index) else ids.unique().to_numpy())
+
+
+def in_id_order(index: pd.Index, positions: np.ndarray, *, distinct: bool = True) -> np.ndarray:
+    """``positions`` of an Arrow-backed string Index ordered by their ids (the first of equal ids, unless
+    ``distinct``): what ``index[positions].unique().sort_values()`` gives, in positions.
+
+    Why not pandas: ``unique`` and ``sort_values`` first ask ``is_unique`` / ``is_monotonic_increasing``,
+    which build the hash engine, a Python string per id, and keep it on the Index (Amazon's pools: millions
+    of ids, ~70 bytes each, held all build long). Arrow sorts the buffer in place (byte order, as pandas').
+    """
+    names = pa.array(index.array)
+    if len(positions) != len(names) or not np.array_equal(positions, np.arange(len(names))):
+        names = names.take(pa.array(positions))
+    order = pc.sort_indices(names).to_numpy()
+    positions = positions[order]
+    if not distinct and len(order) > 1:
+        ordered = names.take(pa.array(order))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = pc.not_equal(ordered.slice(1), ordered.slice(0, len(order) - 1)).to_numpy(zero_copy_only=False)
+        positions = positions[first]
+    return positions
+
+
+def found_in(pool: np.ndarray | pd.Index, candidates: np.ndarray) -> list:
+    """The ``candidates`` that are in ``pool`` (ids as ``tolist`` gives them), hashing only the candidates.
+
+    Why: ``set(pool.tolist())`` makes a Python string per pool id (a domain of Amazon 2023: millions) to
+    answer for the few hundred items of the chosen users.
+    """
+    names = arrow_strings(pool)
+    if names is None:
+        candidates = np.asarray(candidates)
+        return candidates[np.isin(candidates, np.asarray(pool))].tolist()
+    if not len(candidates):
+        return []
+    return pool[_hits(names, np.asarray(candidates, dtype=object))].tolist()
 
 
 def _categorical_member_mask(values: pd.Series, wanted: object) -> np.ndarray | None:
@@ -322,7 +358,9 @@ class SourceIndex:
         """Titled interactions per item (every row read, also those a reader dropped early)."""
         if self._read_counts is None:
             return self.titled_interactions["item"].value_counts()
-        return self._read_counts.groupby("item", observed=True)["rows"].sum()
+        read = self._read_counts
+        summed = summed_by_code(read["item"], read["rows"])
+        return read.groupby("item", observed=True)["rows"].sum() if summed is None else summed
 
     def item_rows(self, items: np.ndarray) -> pd.DataFrame:
         """Every titled interaction of these items; re-read where the reader dropped some (:class:`AllRows`)."""
@@ -349,7 +387,21 @@ class SourceIndex:
 
     @cached_property
     def item_popularity(self) -> np.ndarray:
+        counted = _counted_pool(self._counted_rows(None), present=True)
+        if counted is not None and counted[0].equals(self.item_pool):
+            return counted[1]
         return self.item_counts.reindex(self.item_pool).to_numpy(dtype=np.float64)
+
+    def _counted_rows(self, domain: str | None) -> tuple[pd.Series, np.ndarray | None]:
+        """The item of each titled row (of one domain, or all), with its weight: rows it stands for (None: 1)."""
+        if self._read_counts is None:
+            inter = self.titled_interactions
+            items = inter["item"] if domain is None else inter.loc[inter["domain"] == domain, "item"]
+            return items, None
+        read = self._read_counts
+        if domain is not None:
+            read = read[(read["domain"] == domain).to_numpy()]
+        return read["item"], read["rows"].to_numpy()
 
     def users_with_at_least(self, n: int, *, rated: bool = False) -> np.ndarray:
         counts = self.rated_user_counts if rated else self.user_counts
@@ -426,6 +478,8 @@ class SourceIndex:
         return self._domain_pool(domain, "uniform")[0]
 
     def _domain_pool(self, domain: str, mode: str) -> tuple[np.ndarray, np.ndarray | None]:
+        if domain not in self._domain_pools and (counted := _counted_pool(self._counted_rows(domain))) is not None:
+            self._domain_pools[domain] = (counted[0], np.cumsum(counted[1]))
         if domain not in self._domain_pools:
             if self._read_counts is None:
                 inter = self.titled_interactions
@@ -442,6 +496,45 @@ class SourceIndex:
     @cached_property
     def _domain_pools(self) -> dict:
         return {}
+
+
+def summed_by_code(keys: pd.Series, values: pd.Series) -> pd.Series | None:
+    """``values.groupby(keys, observed=True).sum()`` for integer values and a categorical without missing keys,
+    through the codes; None otherwise.
+
+    Why: pandas' grouper builds a hash engine on the observed categories and keeps it with the result
+    (Amazon: a Python string per item with a review, ~0.5 GB at 7M items).
+    """
+    if not isinstance(keys.dtype, pd.CategoricalDtype) or values.dtype.kind not in "iu":
+        return None
+    codes = keys.cat.codes.to_numpy()
+    if (codes < 0).any():
+        return None
+    size = len(keys.cat.categories)
+    present = np.flatnonzero(np.bincount(codes, minlength=size))
+    sums = np.bincount(codes, weights=values.to_numpy(), minlength=size)[present]  # exact: integers below 2**53
+    index = pd.CategoricalIndex(pd.Categorical.from_codes(present, dtype=keys.dtype), name=keys.name)
+    return pd.Series(sums.astype(values.dtype), index=index, name=values.name)
+
+
+def _counted_pool(counted: tuple[pd.Series, np.ndarray | None], *, present: bool = False) -> tuple[pd.Index, np.ndarray] | None:
+    """Items with a positive count (``present``: with a row) sorted by id, and their counts (float64), from
+    the codes of a categorical of Arrow string ids; None for other ids (pandas' ``groupby`` / ``reindex``).
+
+    Why: grouping by the item categorical, then ``reindex`` by the sorted pool, builds pandas' hash engine
+    on the categories and on the pool and keeps both (Amazon: a Python string per item, ~1 GB at 7.9M).
+    """
+    items, weights = counted
+    if not isinstance(items.dtype, pd.CategoricalDtype):
+        return None
+    categories = items.cat.categories
+    codes = items.cat.codes.to_numpy()
+    if arrow_strings(categories) is None or (codes < 0).any():
+        return None
+    counts = np.bincount(codes, weights=weights, minlength=len(categories)).astype(np.float64)
+    keep = np.bincount(codes, minlength=len(categories)) > 0 if present else counts > 0
+    positions = in_id_order(categories, np.flatnonzero(keep))
+    return categories.take(positions), counts[positions]
 
 
 def _ids(index: pd.Index) -> np.ndarray | pd.Index:

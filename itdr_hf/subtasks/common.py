@@ -58,8 +58,14 @@ def aligned(values: pd.Series, keys: pd.Series) -> np.ndarray:
     one categorical dtype, so pandas builds no hash table of the categories (Amazon: every user id)."""
     index = values.index
     if isinstance(keys.dtype, pd.CategoricalDtype) and isinstance(index.dtype, pd.CategoricalDtype) \
-            and keys.cat.categories is index.categories and values.dtype.kind in "iuf" and index.is_unique:
+            and keys.cat.categories is index.categories and values.dtype.kind in "iuf" and _distinct(index.codes):
         table = np.full(len(keys.cat.categories) + 1, np.nan)  # the last slot: code -1 (a missing key)
         table[index.codes] = values.to_numpy()
         return table[keys.cat.codes.to_numpy()]
     return values.reindex(keys.to_numpy()).to_numpy()
+
+
+def _distinct(codes: np.ndarray) -> bool:
+    """``CategoricalIndex.is_unique`` from its codes: pandas' answer builds a hash engine and keeps it."""
+    codes = np.asarray(codes)
+    return not len(codes) or int(np.bincount(codes + 1).max()) <= 1

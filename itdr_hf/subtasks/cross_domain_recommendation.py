@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import ConfigError
-from ..index import Histories, SourceIndex, member_mask
+from ..index import Histories, SourceIndex, found_in, member_mask
 from ..splits import choose_units
 from .base import UII, Example, Subtask, register_subtask
 from .common import aligned, candidates_with_negatives, distinct_titles
@@ -146,14 +146,15 @@ class CrossDomainRecommendation(Subtask):
         source_h = Histories(inter[chosen & (inter["domain"] == source_domain).to_numpy()], users, config.seed)
         del chosen
         noun = index.tables.item_noun
-        pool = set(index.domain_items(target_domain).tolist())
+        pool = index.domain_items(target_domain)
+        in_pool = set(found_in(pool, pd.unique(target_h.rows["item"].to_numpy())))  # the chosen users' items only
         for user, split in zip(users, splits):
             rows = target_h.arrays(user)
             window = rows[len(rows) - (h + p):]
             positives = window.item[h:].tolist()
             if not distinct_titles(index, positives):
                 continue
-            unseen = len(pool) - sum(1 for item in set(rows.item.tolist()) if item in pool)
+            unseen = len(pool) - sum(1 for item in set(rows.item.tolist()) if item in in_pool)
             if unseen < config.tkr_negatives:  # the user has bought nearly all of a small domain
                 continue
             source_rows = source_h.arrays(user)
