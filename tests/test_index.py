@@ -129,3 +129,81 @@ def test_nothing_wanted_is_all_false_without_touching_the_rows(monkeypatch):
     monkeypatch.setattr(pd.Series, "to_numpy", lambda *a, **k: pytest.fail("a Python object per row"))
     for wanted in (np.array([], dtype=object), [], pd.Index([], dtype="str"), set()):
         assert member_mask(values, wanted).tolist() == [False, False, False]
+
+
+def engines(*indexes: pd.Index) -> list[bool]:
+    return ["_engine" in index._cache for index in indexes]
+
+
+def test_sorted_ids_build_no_hash_engine_on_the_ids_or_their_categories():
+    from itdr_hf.index import sorted_ids
+
+    categories = pd.Index(["日", "é", "c", "b", "a", "zz"], dtype="str")
+    values = pd.Series(pd.Categorical(["b", "a", "é", "c", "a", "日", "b"], categories=categories))
+    categories._cache.clear()  # pandas' own check of new categories built one
+    got = sorted_ids(values)
+    assert got.tolist() == ["a", "b", "c", "é", "日"]
+    assert engines(got, categories) == [False, False]
+    plain = pd.Index(["b", "a", "b", "c"], dtype="str")
+    assert sorted_ids(plain).tolist() == ["a", "b", "c"] and engines(plain) == [False]
+
+
+def domain_source() -> "SourceIndex":
+    from itdr_hf.index import SourceIndex
+    from itdr_hf.tables import SourceTables
+
+    rng = np.random.default_rng(3)
+    ids = pd.Index([f"B{n:03d}" for n in rng.permutation(40)], dtype="str")  # categories not in id order
+    items = pd.DataFrame({"title": [f"t{n}" for n in range(40)]}, index=ids)
+    rows = 300
+    inter = pd.DataFrame(
+        {
+            "user": pd.Categorical([f"u{n}" for n in rng.integers(0, 30, rows)]),
+            "item": pd.Categorical.from_codes(rng.integers(0, 35, rows), dtype=pd.CategoricalDtype(ids)),
+            "rating": np.ones(rows, dtype=np.float32),
+            "timestamp": np.arange(rows, dtype=np.int64),
+            "domain": pd.Categorical(rng.choice(["Books", "Music"], rows)),
+        }
+    )
+    inter["item"].cat.categories._cache.clear()  # built by the dtype's own check, not by the code under test
+    return SourceIndex(SourceTables("t", inter, items))
+
+
+def test_domain_pools_and_popularity_are_pandas_counts_without_engines():
+    index = domain_source()
+    inter = index.tables.interactions
+    for domain in ("Books", "Music"):
+        pool, cdf = index._domain_pool(domain, "popularity")
+        counts = inter.loc[inter["domain"] == domain, "item"].astype(str).value_counts()
+        want = counts.sort_index()
+        assert pool.tolist() == want.index.tolist()
+        np.testing.assert_array_equal(cdf, np.cumsum(want.to_numpy(dtype=np.float64)))
+    everywhere = inter["item"].astype(str).value_counts().sort_index()
+    assert index.item_pool.tolist() == everywhere.index.tolist()
+    np.testing.assert_array_equal(index.item_popularity, everywhere.to_numpy(dtype=np.float64))
+    assert engines(inter["item"].cat.categories, index.item_pool) == [False, False]
+
+
+def test_summed_by_code_is_groupby_sum_or_declines():
+    from itdr_hf.index import summed_by_code
+
+    categories = pd.Index(["d", "c", "b", "a"], dtype="str")
+    frame = pd.DataFrame(
+        {"item": pd.Categorical(["c", "a", "c", "b", "c"], categories=categories), "rows": np.array([3, 1, 2, 5, 0])}
+    )
+    categories._cache.clear()
+    got = summed_by_code(frame["item"], frame["rows"])
+    assert got.index.categories is categories and engines(categories) == [False]  # pandas' groupby builds one
+    pd.testing.assert_series_equal(got, frame.groupby("item", observed=True)["rows"].sum())
+    assert summed_by_code(frame["item"], frame["rows"].astype(float)) is None  # floats: pandas' own sum
+    missing = frame.assign(item=pd.Categorical(["c", None, "c", "b", "c"], categories=categories))
+    assert summed_by_code(missing["item"], missing["rows"]) is None
+
+
+def test_found_in_is_set_membership_for_arrow_and_numpy_pools():
+    from itdr_hf.index import found_in
+
+    pool = pd.Index(["a", "b", "c", "é"], dtype="str")
+    assert sorted(found_in(pool, np.array(["é", "x", "a"], dtype=object))) == ["a", "é"]
+    assert found_in(pool, np.array([], dtype=object)) == [] and engines(pool) == [False]
+    assert sorted(found_in(np.array([1, 5, 9]), np.array([9, 2, 1]))) == [1, 9]

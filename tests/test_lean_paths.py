@@ -118,3 +118,14 @@ def test_raters_of_is_reindex_fillna():
     assert np.array_equal(_raters_of(raters, writers.index), want)
     plain = pd.Series(raters.to_numpy(), index=raters.index.astype(str))
     assert np.array_equal(_raters_of(plain, writers.index.astype(str)), want)
+
+
+def test_aligned_with_repeated_index_keys_falls_back_to_reindex_rules():
+    categories = pd.Index(["a", "b"], dtype="str")
+    keys = pd.Series(pd.Categorical(["a", "b"], categories=categories))
+    values = pd.Series([1.0, 2.0], index=pd.CategoricalIndex(pd.Categorical(["a", "b"], categories=categories)))
+    np.testing.assert_array_equal(aligned(values, keys), [1.0, 2.0])
+    assert "_engine" not in values.index._cache  # uniqueness read from the codes
+    repeated = pd.Series([1.0, 2.0], index=pd.CategoricalIndex(pd.Categorical(["a", "a"], categories=categories)))
+    with pytest.raises(ValueError):  # pandas: cannot reindex on an axis with duplicate labels
+        aligned(repeated, keys)
