@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from itdr_hf.index import Histories, ItemLookup
+from itdr_hf.index import Histories, ItemLookup, SourceIndex
 
 
 def batch(n_users: int = 200) -> pd.DataFrame:
@@ -148,8 +148,7 @@ def test_sorted_ids_build_no_hash_engine_on_the_ids_or_their_categories():
     assert sorted_ids(plain).tolist() == ["a", "b", "c"] and engines(plain) == [False]
 
 
-def domain_source() -> "SourceIndex":
-    from itdr_hf.index import SourceIndex
+def domain_source() -> SourceIndex:
     from itdr_hf.tables import SourceTables
 
     rng = np.random.default_rng(3)
