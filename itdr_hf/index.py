@@ -67,23 +67,23 @@ def sorted_ids(ids: pd.Index | pd.Series) -> np.ndarray | pd.Index:
         if arrow_strings(categories) is not None and not (codes < 0).any():
             return categories.take(in_id_order(categories, np.unique(codes)))
     elif arrow_strings(index := pd.Index(values)) is not None:
-        return index.take(in_id_order(index, np.arange(len(index)), distinct=False))
+        return index.take(in_id_order(index, distinct=False))
     return np.sort(pd.unique(values) if not isinstance(ids, pd.Index) else ids.unique().to_numpy())
 
 
-def in_id_order(index: pd.Index, positions: np.ndarray, *, distinct: bool = True) -> np.ndarray:
-    """``positions`` of an Arrow-backed string Index ordered by their ids (the first of equal ids, unless
-    ``distinct``): what ``index[positions].unique().sort_values()`` gives, in positions.
+def in_id_order(index: pd.Index, positions: np.ndarray | None = None, *, distinct: bool = True) -> np.ndarray:
+    """``positions`` (None: all) of an Arrow-backed string Index ordered by their ids (the first of equal ids,
+    unless ``distinct``): what ``index[positions].unique().sort_values()`` gives, in positions.
 
     Why not pandas: ``unique`` and ``sort_values`` first ask ``is_unique`` / ``is_monotonic_increasing``,
     which build the hash engine, a Python string per id, and keep it on the Index (Amazon's pools: millions
     of ids, ~70 bytes each, held all build long). Arrow sorts the buffer in place (byte order, as pandas').
     """
     names = pa.array(index.array)
-    if len(positions) != len(names) or not np.array_equal(positions, np.arange(len(names))):
+    if positions is not None:
         names = names.take(pa.array(positions))
     order = pc.sort_indices(names).to_numpy()
-    positions = positions[order]
+    positions = order if positions is None else positions[order]
     if not distinct and len(order) > 1:
         ordered = names.take(pa.array(order))
         first = np.ones(len(order), dtype=bool)
@@ -498,6 +498,14 @@ class SourceIndex:
         return {}
 
 
+def _complete_codes(keys: pd.Series) -> np.ndarray | None:
+    """The codes of a categorical without missing values; None for anything else (pandas' own rules)."""
+    if not isinstance(keys.dtype, pd.CategoricalDtype):
+        return None
+    codes = keys.cat.codes.to_numpy()
+    return None if (codes < 0).any() else codes
+
+
 def summed_by_code(keys: pd.Series, values: pd.Series) -> pd.Series | None:
     """``values.groupby(keys, observed=True).sum()`` for integer values and a categorical without missing keys,
     through the codes; None otherwise.
@@ -505,10 +513,8 @@ def summed_by_code(keys: pd.Series, values: pd.Series) -> pd.Series | None:
     Why: pandas' grouper builds a hash engine on the observed categories and keeps it with the result
     (Amazon: a Python string per item with a review, ~0.5 GB at 7M items).
     """
-    if not isinstance(keys.dtype, pd.CategoricalDtype) or values.dtype.kind not in "iu":
-        return None
-    codes = keys.cat.codes.to_numpy()
-    if (codes < 0).any():
+    codes = _complete_codes(keys)
+    if codes is None or values.dtype.kind not in "iu":
         return None
     size = len(keys.cat.categories)
     present = np.flatnonzero(np.bincount(codes, minlength=size))
@@ -525,11 +531,8 @@ def _counted_pool(counted: tuple[pd.Series, np.ndarray | None], *, present: bool
     on the categories and on the pool and keeps both (Amazon: a Python string per item, ~1 GB at 7.9M).
     """
     items, weights = counted
-    if not isinstance(items.dtype, pd.CategoricalDtype):
-        return None
-    categories = items.cat.categories
-    codes = items.cat.codes.to_numpy()
-    if arrow_strings(categories) is None or (codes < 0).any():
+    codes = _complete_codes(items)
+    if codes is None or arrow_strings(categories := items.cat.categories) is None:
         return None
     counts = np.bincount(codes, weights=weights, minlength=len(categories)).astype(np.float64)
     keep = np.bincount(codes, minlength=len(categories)) > 0 if present else counts > 0
