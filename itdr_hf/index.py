@@ -45,6 +45,46 @@ def member_mask(values: pd.Series, wanted: object) -> np.ndarray:
     return values.isin(wanted).to_numpy()
 
 
+def codes_of(values: pd.Series) -> np.ndarray:
+    """A categorical Series' codes, read-only and without a copy.
+
+    Why not ``values.cat.codes.to_numpy()``: pandas 3 builds a new Series of the codes, and its constructor
+    copies them (4 bytes a row: 0.2 GB for Amazon's 52M kept reviews, at every call).
+    """
+    return values.array.codes
+
+
+COUNTED_SLICE = 1 << 22  # codes counted at once (:func:`code_counts`)
+
+
+def code_counts(codes: np.ndarray, size: int, where: np.ndarray | None = None) -> np.ndarray:
+    """``np.bincount(codes[where], minlength=size)`` (int64), a slice of rows at a time.
+
+    Why: ``bincount`` (and pandas' ``value_counts`` of a categorical, which calls it) first copies
+    int32 codes to int64, 8 bytes a row (0.4 GB for Amazon's 52M kept reviews).
+    """
+    counts = np.zeros(size, dtype=np.int64)
+    for start in range(0, len(codes), COUNTED_SLICE):
+        part = codes[start:start + COUNTED_SLICE]
+        counts += np.bincount(part if where is None else part[where[start:start + COUNTED_SLICE]], minlength=size)
+    return counts
+
+
+def domain_rows(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
+    """``frame[frame["domain"] == domain]``, as a slice of ``frame`` (no copy) where the domain's rows are contiguous.
+
+    Why: readers of several categories (Amazon 2023) keep each category's rows together, and a per-domain
+    cell asked for a copy of a domain's rows each time, its index included (Home_and_Kitchen at the
+    paper's size: ~25M rows, ~0.7 GB). The slice has the same rows, columns and index labels.
+    """
+    mask = (frame["domain"] == domain).to_numpy()
+    count = int(mask.sum())
+    first = int(mask.argmax()) if count else 0
+    if count and mask[first:first + count].all():
+        return frame.iloc[first:first + count]
+    return frame[mask]
+
+
 def arrow_strings(ids: object) -> pa.Array | None:
     """A pandas Index of string ids as the Arrow array it already holds (no copy), or None: not one, or has nulls."""
     if not isinstance(ids, pd.Index) or not isinstance(ids.dtype, pd.StringDtype) or ids.dtype.storage != "pyarrow":
@@ -63,7 +103,7 @@ def sorted_ids(ids: pd.Index | pd.Series) -> np.ndarray | pd.Index:
     values = ids.array if isinstance(ids, pd.Index) else ids
     if isinstance(values.dtype, pd.CategoricalDtype):
         categories = values.dtype.categories
-        codes = np.asarray(values.codes if isinstance(values, pd.Categorical) else values.cat.codes)
+        codes = np.asarray(values.codes if isinstance(values, pd.Categorical) else codes_of(values))
         if arrow_strings(categories) is not None and not (codes < 0).any():
             return categories.take(in_id_order(categories, np.unique(codes)))
     elif arrow_strings(index := pd.Index(values)) is not None:
@@ -127,7 +167,7 @@ def _categorical_member_mask(values: pd.Series, wanted: object) -> np.ndarray | 
         return None
     names = pa.array(categories.array)  # pandas' own Arrow buffer (large_string): no copy; the wanted ids are cast
     table = np.append(_hits(names, wanted), False)  # code -1 (missing) reads this last False
-    return table[values.cat.codes.to_numpy()]
+    return table[codes_of(values)]
 
 
 WANTED_SLICE = 1 << 16  # wanted ids cast to Arrow at once when the names are hashed (:func:`_hits`)
@@ -324,24 +364,67 @@ class SourceIndex:
     def unknown_item_rows(self) -> tuple[int, list]:
         """Interactions naming an item the item file lacks (count, first few ids): never shown, so counted."""
         inter = self.tables.interactions
-        unknown = ~member_mask(inter["item"], _ids(self.tables.items.index))
+        if self._coded_like_items(inter["item"]):
+            unknown = codes_of(inter["item"]) < 0  # every category is an item of the table
+        else:
+            unknown = ~member_mask(inter["item"], _ids(self.tables.items.index))
         count = int(unknown.sum())
         return count, ([] if not count else [str(i) for i in dict.fromkeys(inter["item"].to_numpy()[unknown][:1000])][:3])
 
     @cached_property
-    def _titled_items(self) -> np.ndarray | pd.Index:
-        """Items whose title is not empty once cleaned. The cleaned titles are not kept: a Python string
-        per item, ~1 GB for Amazon's 7.9M long product titles, only to learn which are empty; string ids
-        stay in their Arrow buffer (:func:`_ids`)."""
+    def _titled_flags(self) -> np.ndarray:
+        """Whether each row of the item table has a title once cleaned. The cleaned titles are not kept: a
+        Python string per item, ~1 GB for Amazon's 7.9M long product titles, only to learn which are empty."""
         titles = self.tables.items["title"].astype(str)
-        titled = np.fromiter((bool(clean(t)) for t in titles), dtype=bool, count=len(titles))
-        return _ids(titles.index[titled])
+        return np.fromiter((bool(clean(t)) for t in titles), dtype=bool, count=len(titles))
+
+    @cached_property
+    def _titled_items(self) -> np.ndarray | pd.Index:
+        """Items whose title is not empty once cleaned; string ids stay in their Arrow buffer (:func:`_ids`)."""
+        flags, index = self._titled_flags, self.tables.items.index
+        return _ids(index if flags.all() else index[flags])  # not a copy of every id when every item is titled
+
+    def _coded_like_items(self, items: pd.Series) -> bool:
+        """Whether a categorical of item ids has the item table's ids, in its order, as categories (Amazon's
+        reader makes both from one id list): then a code is a row of the item table."""
+        if not isinstance(items.dtype, pd.CategoricalDtype):
+            return False
+        categories, index = items.cat.categories, self.tables.items.index
+        if categories is index:
+            return True
+        known = self._coded_like.get(id(categories))  # (the categories, kept so that their id is not reused; answer)
+        if known is None or known[0] is not categories:
+            ours, theirs = arrow_strings(categories), arrow_strings(index)
+            same = ours is not None and theirs is not None and ours.type == theirs.type and ours.equals(theirs)
+            known = self._coded_like[id(categories)] = (categories, same)
+        return known[1]
+
+    @cached_property
+    def _coded_like(self) -> dict:
+        return {}
+
+    def item_rows_of(self, items: object) -> np.ndarray | None:
+        """The item table's row of each id in a categorical index of item ids (-1: a missing id), from the codes
+        where they are those rows (:meth:`_coded_like_items`); None otherwise (ask the item lookup)."""
+        if not isinstance(items, pd.CategoricalIndex) or not self._coded_like_items(pd.Series(items)):
+            return None
+        return items.codes.astype(np.int64)
+
+    def _titled_rows(self, items: pd.Series) -> np.ndarray:
+        """``member_mask(items, self._titled_items)``, through the codes where they are rows of the item table.
+
+        Why: Arrow's ``is_in`` hashes the wanted ids (every titled item: 7.9M for Amazon, ~130 bytes each,
+        1 GB for a moment), and this is asked in every per-domain view of every cell.
+        """
+        if self._coded_like_items(items):
+            return np.append(self._titled_flags, False)[codes_of(items)]  # code -1 (missing) reads the last
+        return member_mask(items, self._titled_items)
 
     @cached_property
     def titled_interactions(self) -> pd.DataFrame:
         """Interactions whose item has a title: only those can be shown to a model."""
         inter = self.tables.interactions
-        keep = member_mask(inter["item"], self._titled_items)
+        keep = self._titled_rows(inter["item"])
         return inter if bool(keep.all()) else inter[keep]
 
     @cached_property
@@ -351,7 +434,7 @@ class SourceIndex:
         if all_rows is None:
             return None
         counts = all_rows.counts
-        return counts[member_mask(counts["item"], self._titled_items)]
+        return counts[self._titled_rows(counts["item"])]
 
     @cached_property
     def item_counts(self) -> pd.Series:
@@ -368,22 +451,37 @@ class SourceIndex:
             inter = self.titled_interactions
             return inter[member_mask(inter["item"], items)]
         rows = self.tables.all_rows.rows_of(items)
-        return rows[member_mask(rows["item"], self._titled_items)]
+        return rows[self._titled_rows(rows["item"])]
 
     @cached_property
     def user_counts(self) -> pd.Series:
-        return self.titled_interactions["user"].value_counts(sort=False)
+        return value_counts(self.titled_interactions["user"])
 
     @cached_property
     def rated_user_counts(self) -> pd.Series:
         inter = self.titled_interactions
-        return inter.loc[inter["rating"].notna(), "user"].value_counts(sort=False)
+        return value_counts(inter["user"], inter["rating"].notna().to_numpy())
 
     @cached_property
     def item_pool(self) -> np.ndarray | pd.Index:
         """Items that can be candidates: titled and interacted with at least once."""
         rows = self.titled_interactions if self._read_counts is None else self._read_counts
         return sorted_ids(rows["item"])
+
+    def in_item_pool(self, items: pd.Series) -> np.ndarray:
+        """``member_mask(items, self.item_pool)``; through the codes where ``items`` share the pool's categories.
+
+        Why: hashing the pool as the wanted set costs ~130 bytes an id for a moment (Amazon: 7.9M items, 1 GB),
+        to answer for items whose codes already say it.
+        """
+        pooled = (self.titled_interactions if self._read_counts is None else self._read_counts)["item"]
+        codes = complete_codes(pooled)
+        if codes is None or not isinstance(items.dtype, pd.CategoricalDtype) \
+                or items.cat.categories is not pooled.cat.categories:
+            return member_mask(items, self.item_pool)
+        flags = np.zeros(len(pooled.cat.categories) + 1, dtype=bool)  # the last: code -1 (missing), never pooled
+        flags[codes] = True
+        return flags[codes_of(items)]
 
     @cached_property
     def item_popularity(self) -> np.ndarray:
@@ -396,16 +494,18 @@ class SourceIndex:
         """The item of each titled row (of one domain, or all), with its weight: rows it stands for (None: 1)."""
         if self._read_counts is None:
             inter = self.titled_interactions
-            items = inter["item"] if domain is None else inter.loc[inter["domain"] == domain, "item"]
+            items = inter["item"] if domain is None else domain_rows(inter, domain)["item"]
             return items, None
         read = self._read_counts
         if domain is not None:
             read = read[(read["domain"] == domain).to_numpy()]
         return read["item"], read["rows"].to_numpy()
 
-    def users_with_at_least(self, n: int, *, rated: bool = False) -> np.ndarray:
+    def users_with_at_least(self, n: int, *, rated: bool = False) -> np.ndarray | pd.Index:
+        """Users with at least ``n`` (titled; ``rated``: rated) interactions. String ids in an Arrow buffer stay
+        an Index of it (:func:`_ids`): Amazon's big categories have millions, a cell keeps a few thousand."""
         counts = self.rated_user_counts if rated else self.user_counts
-        return counts.index[counts.to_numpy() >= n].to_numpy()
+        return ids_of(counts.index[counts.to_numpy() >= n])
 
     def histories(self, users: np.ndarray, *, rated: bool = False, seed: int | None = None) -> Histories:
         """``seed``: same-timestamp ties by a seeded hash (sources with timestamps); None: file order."""
@@ -466,10 +566,10 @@ class SourceIndex:
         tables = self.tables
         inter = tables.interactions
         all_rows = None if tables.all_rows is None else tables.all_rows.in_domain(domain)
-        view = SourceIndex(dataclasses.replace(tables, interactions=inter[inter["domain"] == domain], all_rows=all_rows))
+        view = SourceIndex(dataclasses.replace(tables, interactions=domain_rows(inter, domain), all_rows=all_rows))
         # one item table, so one lookup, one view cache and one titled-item list (recomputed per
         # domain, cleaning every title costs time and memory on Amazon's millions of items)
-        for shared in ("_item_lookup", "_views", "_titled_items"):
+        for shared in ("_item_lookup", "_views", "_titled_flags", "_titled_items", "_coded_like"):
             view.__dict__[shared] = getattr(self, shared)
         return view
 
@@ -483,7 +583,7 @@ class SourceIndex:
         if domain not in self._domain_pools:
             if self._read_counts is None:
                 inter = self.titled_interactions
-                counts = inter.loc[inter["domain"] == domain, "item"].value_counts()
+                counts = domain_rows(inter, domain)["item"].value_counts()
             else:
                 read = self._read_counts[(self._read_counts["domain"] == domain).to_numpy()]
                 counts = read.groupby("item", observed=True)["rows"].sum()
@@ -498,11 +598,22 @@ class SourceIndex:
         return {}
 
 
-def _complete_codes(keys: pd.Series) -> np.ndarray | None:
+def value_counts(values: pd.Series, where: np.ndarray | None = None) -> pd.Series:
+    """``values[where].value_counts(sort=False)``: through the codes (:func:`code_counts`) for a categorical
+    without missing values, with the same index, name and dtype; pandas' own otherwise."""
+    codes = complete_codes(values)
+    if codes is None:
+        return (values if where is None else values[where]).value_counts(sort=False)
+    dtype = values.dtype
+    index = pd.CategoricalIndex(pd.Categorical.from_codes(np.arange(len(dtype.categories)), dtype=dtype), name=values.name)
+    return pd.Series(code_counts(codes, len(dtype.categories), where), index=index, name="count")
+
+
+def complete_codes(keys: pd.Series) -> np.ndarray | None:
     """The codes of a categorical without missing values; None for anything else (pandas' own rules)."""
     if not isinstance(keys.dtype, pd.CategoricalDtype):
         return None
-    codes = keys.cat.codes.to_numpy()
+    codes = codes_of(keys)
     return None if (codes < 0).any() else codes
 
 
@@ -513,7 +624,7 @@ def summed_by_code(keys: pd.Series, values: pd.Series) -> pd.Series | None:
     Why: pandas' grouper builds a hash engine on the observed categories and keeps it with the result
     (Amazon: a Python string per item with a review, ~0.5 GB at 7M items).
     """
-    codes = _complete_codes(keys)
+    codes = complete_codes(keys)
     if codes is None or values.dtype.kind not in "iu":
         return None
     size = len(keys.cat.categories)
@@ -531,13 +642,21 @@ def _counted_pool(counted: tuple[pd.Series, np.ndarray | None], *, present: bool
     on the categories and on the pool and keeps both (Amazon: a Python string per item, ~1 GB at 7.9M).
     """
     items, weights = counted
-    codes = _complete_codes(items)
+    codes = complete_codes(items)
     if codes is None or arrow_strings(categories := items.cat.categories) is None:
         return None
     counts = np.bincount(codes, weights=weights, minlength=len(categories)).astype(np.float64)
     keep = np.bincount(codes, minlength=len(categories)) > 0 if present else counts > 0
     positions = in_id_order(categories, np.flatnonzero(keep))
     return categories.take(positions), counts[positions]
+
+
+def ids_of(index: pd.Index) -> np.ndarray | pd.Index:
+    """An index's ids as ``to_numpy`` gives them, except string ids in an Arrow buffer (a categorical index's
+    categories included): those stay an Index of that buffer (:func:`_ids`), a Python string per id otherwise."""
+    if isinstance(index, pd.CategoricalIndex) and not (index.codes < 0).any():
+        return _ids(index.categories.take(index.codes))
+    return _ids(index) if isinstance(index, pd.Index) else np.asarray(index)
 
 
 def _ids(index: pd.Index) -> np.ndarray | pd.Index:
@@ -559,7 +678,7 @@ def _positional(column: pd.Series) -> object:
         # each category's value, then the fill of a missing code (-1 reads the last), as to_numpy gives them
         values = pd.Categorical.from_codes(np.arange(-1, len(dtype.categories)), dtype=dtype).to_numpy()
         if values.dtype == object:
-            return values[column.cat.codes.to_numpy().astype(np.int64) + 1]
+            return values[codes_of(column).astype(np.int64) + 1]
     if isinstance(dtype, pd.StringDtype):
         return column.array
     return column.to_numpy()

@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from .config import BuildConfig
+from .index import arrow_strings, in_id_order
 
 SPLITS = ("train", "validation", "test")
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -65,9 +68,11 @@ def choose_units(
     cap: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pick at most ``cap`` (default ``cap_per_cell``) units, split-stratified; returns (ids, split codes), sorted by split then id."""
+    cap = config.cap_per_cell if cap is None else cap
+    if arrow_strings(eligible) is not None:
+        return _choose_in_buffer(eligible, config, source, unit, rng, cap)
     eligible = np.sort(np.unique(eligible))
     codes = split_of(eligible, config, source, unit)
-    cap = config.cap_per_cell if cap is None else cap
     if len(eligible) <= cap:
         order = np.lexsort((eligible, codes))
         return eligible[order], codes[order]
@@ -83,6 +88,40 @@ def choose_units(
     return np.concatenate(ids), np.concatenate(labels)
 
 
+HASHED_SLICE = 1 << 16  # string ids made Python strings at once to hash them (:func:`_choose_in_buffer`)
+
+
+def _choose_in_buffer(
+    eligible: pd.Index, config: BuildConfig, source: str, unit: str, rng: np.random.Generator, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`choose_units` for string ids in an Arrow buffer (:func:`~itdr_hf.index.sorted_ids`): the same ids,
+    splits and draws, with a Python string made only for the chosen ids (and a slice at a time, to hash).
+
+    Why: Amazon's big categories have millions of eligible users for a cell that keeps a few thousand;
+    their ids as Python strings, sorted and deduplicated as objects, were a few hundred MB a cell.
+    ``rng.choice`` of positions draws the same indices as of the ids themselves (it reads only their count).
+    """
+    ids = eligible.take(in_id_order(eligible, distinct=False))  # sorted, distinct: np.sort(np.unique(...))
+    names = pa.array(ids.array)
+    codes = np.concatenate(
+        [split_of(np.asarray(names.slice(start, HASHED_SLICE).to_pylist(), dtype=object), config, source, unit)
+         for start in range(0, len(names), HASHED_SLICE)] or [np.zeros(0, dtype=np.int8)]
+    )
+    if len(ids) <= cap:
+        order = np.argsort(codes, kind="stable")  # by split, then id: ids are sorted and distinct
+        return ids.take(order).to_numpy(), codes[order]
+    n_train = round(cap * config.train_fraction)
+    n_val = round(cap * config.validation_fraction)
+    targets = (n_train, n_val, cap - n_train - n_val)
+    picked, labels = [], []
+    for code, want in enumerate(targets):
+        pool = np.flatnonzero(codes == code)
+        chosen = np.sort(rng.choice(pool, size=min(want, len(pool)), replace=False)) if want else pool[:0]
+        picked.append(chosen)
+        labels.append(np.full(len(chosen), code, dtype=np.int8))
+    return ids.take(np.concatenate(picked)).to_numpy(), np.concatenate(labels)
+
+
 def choose_units_by_group(
     eligible: np.ndarray, groups: np.ndarray, config: BuildConfig, source: str, unit: str, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -92,14 +131,15 @@ def choose_units_by_group(
     leakage-free guarantee holds across groups; groups are visited in sorted order, so the
     seeded draw is the same whatever order the source listed them in.
     """
-    eligible, groups = np.asarray(eligible), np.asarray(groups)
+    eligible = eligible if arrow_strings(eligible) is not None else np.asarray(eligible)  # ids left in their buffer
+    groups = np.asarray(groups)
     ids, labels = [], []
     for group in np.unique(groups):
         picked, codes = choose_units(eligible[groups == group], config, source, unit, rng, cap=config.cap_per_domain)
         ids.append(picked)
         labels.append(codes)
     if not ids:
-        return eligible[:0], np.zeros(0, dtype=np.int8)
+        return np.asarray(eligible[:0]), np.zeros(0, dtype=np.int8)
     ids_all, labels_all = np.concatenate(ids), np.concatenate(labels)
     order = np.lexsort((ids_all, labels_all))
     return ids_all[order], labels_all[order]

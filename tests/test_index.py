@@ -206,3 +206,94 @@ def test_found_in_is_set_membership_for_arrow_and_numpy_pools():
     assert sorted(found_in(pool, np.array(["é", "x", "a"], dtype=object))) == ["a", "é"]
     assert found_in(pool, np.array([], dtype=object)) == [] and engines(pool) == [False]
     assert sorted(found_in(np.array([1, 5, 9]), np.array([9, 2, 1]))) == [1, 9]
+
+
+def test_domain_rows_are_the_masked_rows_as_a_slice_where_contiguous():
+    from itdr_hf.index import domain_rows
+
+    frame = pd.DataFrame({"x": np.arange(7), "domain": pd.Categorical(list("aaabbbc"))})
+    for domain in ("a", "b", "c", "z"):
+        got = domain_rows(frame, domain)
+        pd.testing.assert_frame_equal(got, frame[frame["domain"] == domain])
+    assert np.shares_memory(domain_rows(frame, "b")["x"].to_numpy(), frame["x"].to_numpy())  # no copy
+    mixed = frame.assign(domain=pd.Categorical(list("abababc")))
+    for domain in ("a", "b"):
+        pd.testing.assert_frame_equal(domain_rows(mixed, domain), mixed[mixed["domain"] == domain])
+
+
+def test_codes_and_their_counts_without_copies_of_the_rows(monkeypatch):
+    import itdr_hf.index as index_module
+    from itdr_hf.index import code_counts, codes_of, value_counts
+
+    users = pd.Series(pd.Categorical(["b", "a", "b", "c", "b"], categories=pd.Index(["a", "b", "c", "d"], dtype="str")),
+                      name="user")
+    codes = codes_of(users)
+    assert codes.tolist() == users.cat.codes.tolist() and np.shares_memory(codes, users.array.codes)
+    monkeypatch.setattr(index_module, "COUNTED_SLICE", 2)  # several slices
+    where = np.array([True, False, True, True, False])
+    assert code_counts(codes, 4).tolist() == [1, 3, 1, 0]
+    assert code_counts(codes, 4, where).tolist() == np.bincount(codes[where], minlength=4).tolist()
+    pd.testing.assert_series_equal(value_counts(users), users.value_counts(sort=False))
+    pd.testing.assert_series_equal(value_counts(users, where), users[where].value_counts(sort=False))
+    missing = pd.Series(pd.Categorical(["a", None, "a"]), name="user")
+    pd.testing.assert_series_equal(value_counts(missing), missing.value_counts(sort=False))
+    plain = pd.Series([3, 1, 3], name="user")
+    pd.testing.assert_series_equal(value_counts(plain), plain.value_counts(sort=False))
+
+
+def test_users_with_at_least_n_stay_in_their_buffer_with_pandas_answer():
+    index = domain_source()
+    counts = index.titled_interactions["user"].value_counts(sort=False)
+    for n in (1, 10, 12, 100):
+        got = index.users_with_at_least(n)
+        assert isinstance(got, pd.Index) and got.tolist() == counts.index[counts.to_numpy() >= n].to_numpy().tolist()
+    integer = SourceIndex(dataclasses_replace(index, user=np.arange(300) % 7))
+    assert isinstance(integer.users_with_at_least(40), np.ndarray)
+
+
+def dataclasses_replace(index: SourceIndex, **columns) -> object:
+    import dataclasses
+
+    return dataclasses.replace(index.tables, interactions=index.tables.interactions.assign(**columns))
+
+
+def test_titled_rows_and_unknown_items_read_the_codes_when_they_are_item_table_rows(monkeypatch):
+    import dataclasses
+
+    import itdr_hf.index as index_module
+
+    base = domain_source()
+    items = base.tables.items.assign(title=[f"t{n}" if n % 4 else "  " for n in range(40)])  # some titles empty
+    inter = base.tables.interactions
+    codes = inter["item"].cat.codes.to_numpy().copy()
+    codes[5] = -1  # an item the item table lacks
+    inter = inter.assign(item=pd.Categorical.from_codes(codes, dtype=inter["item"].dtype))
+    coded = SourceIndex(dataclasses.replace(base.tables, interactions=inter, items=items))
+    plain = SourceIndex(dataclasses.replace(coded.tables, interactions=inter.assign(item=inter["item"].astype(object))))
+    assert coded._coded_like_items(inter["item"]) and not plain._coded_like_items(plain.tables.interactions["item"])
+    assert coded.unknown_item_rows == plain.unknown_item_rows and coded.unknown_item_rows[0] == 1
+    want = plain.titled_interactions
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "member_mask", lambda *a: pytest.fail("the hash path"))
+        got = coded.titled_interactions
+    assert 0 < len(got) < len(inter)
+    pd.testing.assert_frame_equal(got.assign(item=got["item"].astype(object)), want)
+    other = pd.Index(items.index[:30].tolist() + ["zz"], dtype="str")  # other categories: the hash path answers
+    elsewhere = pd.Series(pd.Categorical(["zz", items.index[0], items.index[3]], categories=other))
+    assert coded._titled_rows(elsewhere).tolist() == [False, bool(items["title"].iloc[0].strip()),
+                                                      bool(items["title"].iloc[3].strip())]
+
+
+def test_in_item_pool_reads_the_codes_of_the_pools_own_categories(monkeypatch):
+    import itdr_hf.index as index_module
+
+    index = domain_source()
+    pool = set(index.item_pool.tolist())
+    items = pd.Series(pd.Categorical.from_codes([0, 39, 5, -1, 36], dtype=index.tables.interactions["item"].dtype))
+    want = [item in pool for item in items.astype(object).tolist()]
+    with monkeypatch.context() as patched:
+        patched.setattr(index_module, "member_mask", lambda *a: pytest.fail("the hash path"))
+        assert index.in_item_pool(items).tolist() == want
+    assert any(want) and not all(want)
+    plain = items.astype(object)  # other ids: the hash path, the same answer
+    assert index.in_item_pool(plain).tolist() == want

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from itdr_hf.config import BuildConfig
 from itdr_hf.splits import choose_units, eval_subset_mask, split_of, unit_hash
@@ -67,3 +68,35 @@ def test_eval_subset_size():
     assert eval_subset_mask(625, config, np.random.default_rng(0)).sum() == 250
     assert eval_subset_mask(40, config, np.random.default_rng(0)).sum() == 40
     assert eval_subset_mask(0, config, np.random.default_rng(0)).sum() == 0
+
+
+@pytest.mark.parametrize("cap", [3, 50, 1000])
+def test_ids_in_an_arrow_buffer_are_chosen_as_their_strings_are(cap):
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    ids = [f"u{n}" for n in rng.integers(0, 400, 600)] + ["é", "日"]  # repeated, unsorted, beyond ASCII
+    config = BuildConfig(cap_per_cell=cap)
+    arrow, plain = np.random.default_rng(9), np.random.default_rng(9)
+    eligible = pd.Index(ids, dtype="str")
+    got = choose_units(eligible, config, "s", "user", arrow)
+    want = choose_units(np.array(ids, dtype=object), config, "s", "user", plain)
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    assert arrow.random() == plain.random()  # the same draws, so later cells draw the same too
+    assert "_engine" not in eligible._cache
+
+
+def test_grouped_choice_of_ids_in_an_arrow_buffer_is_the_choice_of_their_strings():
+    import pandas as pd
+
+    from itdr_hf.splits import choose_units_by_group
+
+    rng = np.random.default_rng(8)
+    ids = [f"B{n:05d}" for n in rng.permutation(3000)]
+    groups = rng.choice(["CDs", "Games", "Toys"], len(ids))
+    config = BuildConfig(cap_per_domain=40)
+    arrow, plain = np.random.default_rng(2), np.random.default_rng(2)
+    got = choose_units_by_group(pd.Index(ids, dtype="str"), groups, config, "s", "item", arrow)
+    want = choose_units_by_group(np.array(ids, dtype=object), groups, config, "s", "item", plain)
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist() and len(got[0]) == 120
+    assert arrow.random() == plain.random()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..index import History, SourceIndex
+from ..index import History, SourceIndex, codes_of
 from ..text import clean
 
 
@@ -61,7 +61,7 @@ def aligned(values: pd.Series, keys: pd.Series) -> np.ndarray:
             and keys.cat.categories is index.categories and values.dtype.kind in "iuf" and _distinct(index.codes):
         table = np.full(len(keys.cat.categories) + 1, np.nan)  # the last slot: code -1 (a missing key)
         table[index.codes] = values.to_numpy()
-        return table[keys.cat.codes.to_numpy()]
+        return table[codes_of(keys)]
     return values.reindex(keys.to_numpy()).to_numpy()
 
 

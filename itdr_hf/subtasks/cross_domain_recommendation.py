@@ -23,7 +23,18 @@ import pandas as pd
 
 from ..config import BuildConfig
 from ..errors import ConfigError
-from ..index import Histories, SourceIndex, found_in, member_mask
+from ..index import (
+    Histories,
+    SourceIndex,
+    arrow_strings,
+    codes_of,
+    complete_codes,
+    domain_rows,
+    found_in,
+    in_id_order,
+    member_mask,
+    value_counts,
+)
 from ..splits import choose_units
 from .base import UII, Example, Subtask, register_subtask
 from .common import aligned, candidates_with_negatives, distinct_titles
@@ -52,11 +63,16 @@ def parse_pairs(value: str) -> list[tuple[str, str]]:
 def _domains_per_user(inter: pd.DataFrame) -> np.ndarray:
     """How many domains each user has interactions in; integer codes keep it cheap at 100M+ rows."""
     users = inter["user"]
-    codes = users.cat.codes.to_numpy() if isinstance(users.dtype, pd.CategoricalDtype) else pd.factorize(users)[0]
+    codes = codes_of(users) if isinstance(users.dtype, pd.CategoricalDtype) else pd.factorize(users)[0]
     counts = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int16)
-    domains = pd.Series(pd.factorize(inter["domain"])[0])  # -1 for a missing domain
-    for domain in range(int(domains.max()) + 1 if len(domains) else 0):
-        counts[np.unique(codes[domains.to_numpy() == domain])] += 1
+    domain = inter["domain"]
+    # a categorical's own codes (int8 for Amazon's 12), not factorize's int64 copy of them (0.4 GB at 52M rows)
+    domains = codes_of(domain) if isinstance(domain.dtype, pd.CategoricalDtype) else pd.factorize(domain)[0]
+    seen = np.zeros(len(counts), dtype=bool)
+    for code in range(int(domains.max()) + 1 if len(domains) else 0):  # -1, a missing domain, in none
+        seen[:] = False
+        seen[codes[domains == code]] = True  # marks, not np.unique: no sorted copy of a domain's user codes
+        counts += seen
     return counts
 
 
@@ -71,6 +87,53 @@ def _users_in_two_domains(index: SourceIndex) -> bool:
 
 def domain_label(domain: str) -> str:
     return domain.replace("_", " ")
+
+
+def _active_in_both(target: pd.Series, t_least: int, source: pd.Series, s_least: int) -> np.ndarray | pd.Index:
+    """Users with at least ``t_least`` target rows and ``s_least`` source rows, sorted: ``np.intersect1d`` of the two
+    sets, but through the codes where both are one categorical of Arrow string ids, answered as an Index of that
+    buffer (Amazon's big pairs have millions of users, a Python string each otherwise)."""
+    t_counts, s_counts = value_counts(target), value_counts(source)
+    t_users, s_users = t_counts.index, s_counts.index
+    if (
+        isinstance(t_users, pd.CategoricalIndex) and isinstance(s_users, pd.CategoricalIndex)
+        and t_users.dtype is s_users.dtype and arrow_strings(categories := t_users.categories) is not None
+        and np.array_equal(t_users.codes, s_users.codes) and not (t_users.codes < 0).any()
+    ):
+        both = t_users.codes[(t_counts.to_numpy() >= t_least) & (s_counts.to_numpy() >= s_least)]
+        return categories.take(in_id_order(categories, both))
+    return np.intersect1d(
+        t_users[t_counts.to_numpy() >= t_least].to_numpy(), s_users[s_counts.to_numpy() >= s_least].to_numpy()
+    )
+
+
+def _before_first_positive(target: pd.DataFrame, source: pd.DataFrame, h: int, p: int) -> pd.Index | None:
+    """The users with ``h`` source rows before their first positive (the ``p``-th last target row in (time, file)
+    order), sorted, from the user codes; None unless both frames' users are one categorical of Arrow string ids
+    without missing codes (then :meth:`CrossDomainRecommendation._eligible`'s pandas path answers).
+
+    Why: pandas' sort and groupby over the user categorical build a hash table of every user id, a Python
+    string each (Amazon's big pairs: millions), once per step.
+    """
+    users = target["user"]
+    if not isinstance(users.dtype, pd.CategoricalDtype) or source["user"].dtype is not users.dtype:
+        return None
+    categories = users.cat.categories
+    t_codes, s_codes = complete_codes(users), complete_codes(source["user"])
+    if t_codes is None or s_codes is None or arrow_strings(categories) is None:
+        return None
+    t_time = target["timestamp"].to_numpy()
+    order = np.lexsort((np.arange(len(t_codes)), t_time, t_codes))  # by user, then time, then file order
+    ordered = t_codes[order]
+    ends = np.flatnonzero(np.r_[ordered[1:] != ordered[:-1], True])  # each user's last row
+    starts = np.r_[0, ends[:-1] + 1]
+    at = ends[ends - starts + 1 >= p] - (p - 1)  # each user's p-th last row
+    cut = np.full(len(categories), np.nan)
+    cut[ordered[at]] = t_time[order[at]]
+    before = source["timestamp"].to_numpy() < cut[s_codes]  # NaN (no positive): never before
+    counts = np.bincount(s_codes[before], minlength=len(categories))
+    present = np.bincount(s_codes, minlength=len(categories)) > 0
+    return categories.take(in_id_order(categories, np.flatnonzero(present & (counts >= h))))
 
 
 @register_subtask
@@ -112,25 +175,26 @@ class CrossDomainRecommendation(Subtask):
         return examples
 
     @staticmethod
-    def _eligible(index: SourceIndex, source_domain: str, target_domain: str, config: BuildConfig) -> np.ndarray:
+    def _eligible(
+        index: SourceIndex, source_domain: str, target_domain: str, config: BuildConfig
+    ) -> np.ndarray | pd.Index:
         """Users with h + p target items and h source items before their first positive."""
         h, p = config.cdr_history, config.tkr_positives
         inter = index.titled_interactions
-        target = inter.loc[inter["domain"] == target_domain, ["user", "timestamp"]]
-        source = inter.loc[inter["domain"] == source_domain, ["user", "timestamp"]]
-        t_counts = target["user"].value_counts(sort=False)
-        s_counts = source["user"].value_counts(sort=False)
-        both = np.intersect1d(
-            t_counts.index[t_counts.to_numpy() >= h + p].to_numpy(), s_counts.index[s_counts.to_numpy() >= h].to_numpy()
-        )
+        target = domain_rows(inter, target_domain)  # slices, not copies: a whole domain's rows
+        source = domain_rows(inter, source_domain)
+        both = _active_in_both(target["user"], h + p, source["user"], h)
         if not len(both):
             return both
-        target = target[member_mask(target["user"], both)]
+        target = target.loc[member_mask(target["user"], both), ["user", "timestamp"]]
+        source = source.loc[member_mask(source["user"], both), ["user", "timestamp"]]
+        by_codes = _before_first_positive(target, source, h, p)
+        if by_codes is not None:
+            return by_codes
         # the first positive: the p-th last target interaction in (time, file) order, as Histories sorts
         target = target.assign(_pos=np.arange(len(target))).sort_values(["user", "timestamp", "_pos"], kind="stable")
         rank_from_end = target.groupby("user", observed=True).cumcount(ascending=False)
         cut = target.loc[rank_from_end.to_numpy() == p - 1].set_index("user")["timestamp"]
-        source = source[member_mask(source["user"], both)]
         before = source["timestamp"].to_numpy() < aligned(cut, source["user"])
         n_before = pd.Series(before).groupby(source["user"].to_numpy(), observed=True).sum()
         return n_before.index[n_before.to_numpy() >= h].to_numpy()

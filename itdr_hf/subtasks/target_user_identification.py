@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import BuildConfig
-from ..index import SourceIndex, member_mask
+from ..index import SourceIndex, codes_of, ids_of, member_mask
 from ..splits import choose_units, choose_units_by_group, split_of
 from ..tables import CATEGORICAL, SourceTables, format_attribute
 from ..templates import render
@@ -50,7 +50,7 @@ class TargetUserIdentification(Subtask):
         eligible = writers.index[
             (writers.to_numpy() >= config.tui_comments)
             & (_raters_of(raters, writers.index) >= config.tui_min_raters)
-        ].to_numpy()
+        ]
         items, splits = self._choose(index, eligible, config, rng)
         rows = index.item_rows(items)
         stats = self._rating_stats(tables, rows, config)
@@ -96,21 +96,25 @@ class TargetUserIdentification(Subtask):
         all_rows = index.tables.all_rows
         if all_rows is not None:
             writers = all_rows.writers
-            return None, writers[member_mask(pd.Series(writers.index), index.item_pool)]
+            return None, writers[index.in_item_pool(pd.Series(writers.index))]
         authors = index.tables.texts.authors() if use_reviews else index.titled_interactions[["user", "item"]]
-        shown = member_mask(authors["item"], index.item_pool)
+        shown = index.in_item_pool(authors["item"])
         if not shown.all():  # a boolean index copies every column even when it keeps every row
             authors = authors[shown]
         del shown
         return authors, _writers(authors)
 
     @staticmethod
-    def _choose(index: SourceIndex, eligible: np.ndarray, config: BuildConfig, rng: np.random.Generator):
-        """Items per domain where the source has several (paper: Amazon 2023 = 12 categories × 525)."""
+    def _choose(index: SourceIndex, eligible: pd.Index, config: BuildConfig, rng: np.random.Generator):
+        """Items per domain where the source has several (paper: Amazon 2023 = 12 categories × 525).
+
+        ``eligible``: an index of item ids, a categorical one for the readers that code them. Its ids stay in
+        their Arrow buffer (:func:`~itdr_hf.index.ids_of`): Amazon has millions, of which 6,300 are chosen."""
         items = index.tables.items
+        ids = ids_of(eligible)
         if "domain" not in items.columns or not config.cap_per_domain or len(index.domains) < 2:
-            return choose_units(eligible, config, index.tables.name, "item", rng)
-        return choose_units_by_group(eligible, _domains_of(index, eligible), config, index.tables.name, "item", rng)
+            return choose_units(ids, config, index.tables.name, "item", rng)
+        return choose_units_by_group(ids, _domains_of(index, eligible), config, index.tables.name, "item", rng)
 
     @staticmethod
     def _commenters(authors: pd.DataFrame, items: np.ndarray, config: BuildConfig, rng: np.random.Generator) -> pd.DataFrame:
@@ -160,20 +164,25 @@ class TargetUserIdentification(Subtask):
         return out
 
 
-def _domains_of(index: SourceIndex, items: np.ndarray) -> np.ndarray:
-    """``items_table["domain"].reindex(items).astype(str).to_numpy()``, the items found through the item lookup.
+def _domains_of(index: SourceIndex, items: np.ndarray | pd.Index) -> np.ndarray:
+    """``items_table["domain"].reindex(items).astype(str).to_numpy()``, the items found through their codes where
+    those are rows of the item table (:meth:`~itdr_hf.index.SourceIndex.item_rows_of`), else the item lookup.
 
     Why: ``reindex`` builds pandas' hash engine on the item index and keeps it there, a Python string per
-    item (0.54 GB for Amazon's 7.9M, all build long); the lookup searches a sorted index in place.
+    item (0.54 GB for Amazon's 7.9M, all build long); the lookup searches a sorted index in place, one
+    Python call per item (Amazon: millions of eligible items).
     """
     domain = index.tables.items["domain"]
     if not isinstance(domain.dtype, pd.CategoricalDtype):
-        return domain.reindex(items).astype(str).to_numpy()
-    lookup = index.title_of
-    positions = np.fromiter(
-        (-1 if (at := lookup.position(item)) is None else at for item in items), dtype=np.int64, count=len(items)
-    )
-    codes = np.append(domain.cat.codes.to_numpy().astype(np.int64), -1)[positions]  # an unknown item: missing
+        return domain.reindex(np.asarray(items)).astype(str).to_numpy()
+    positions = index.item_rows_of(items)
+    if positions is None:
+        lookup = index.title_of
+        positions = np.fromiter(
+            (-1 if (at := lookup.position(item)) is None else at for item in np.asarray(items)), dtype=np.int64,
+            count=len(items),
+        )
+    codes = np.append(codes_of(domain).astype(np.int64), -1)[positions]  # an unknown item: missing
     labels = np.empty(len(domain.cat.categories) + 1, dtype=object)
     labels[:-1] = [str(c) for c in domain.cat.categories]
     labels[-1] = np.nan  # what astype(str) leaves of a missing domain
@@ -198,7 +207,7 @@ def _writers(authors: pd.DataFrame) -> pd.Series:
     users, items = authors["user"], authors["item"]
     if not (isinstance(users.dtype, pd.CategoricalDtype) and isinstance(items.dtype, pd.CategoricalDtype)):
         return authors.groupby("item", observed=True)["user"].nunique()
-    user_codes, item_codes = users.cat.codes.to_numpy(), items.cat.codes.to_numpy()
+    user_codes, item_codes = codes_of(users), codes_of(items)
     if (user_codes < 0).any() or (item_codes < 0).any():  # missing ids: pandas' own rules
         return authors.groupby("item", observed=True)["user"].nunique()
     n_users = max(len(users.cat.categories), 1)

@@ -155,3 +155,32 @@ def test_without_a_per_domain_cap_the_cell_cap_is_shared_by_the_pairs(index):
         key = (e.context["source_domain"], e.context["target_domain"])
         per_pair[key] = per_pair.get(key, 0) + 1
     assert max(per_pair.values()) <= 2  # ceil(6 / 3 directed pairs)
+
+
+def plain_users(index: SourceIndex) -> SourceIndex:
+    """The same source with user ids as plain strings: every step takes pandas' own path, not the codes'."""
+    import dataclasses
+
+    inter = index.tables.interactions
+    return SourceIndex(dataclasses.replace(index.tables, interactions=inter.assign(user=inter["user"].astype(object))))
+
+
+def test_eligible_users_from_the_codes_are_pandas_answer(index, monkeypatch):
+    from itdr_hf.subtasks import cross_domain_recommendation as cdr
+
+    plain = plain_users(index)
+    for source, target in parse_pairs(CONFIG.cdr_pairs):
+        got = CrossDomainRecommendation._eligible(index, source, target, CONFIG)
+        want = CrossDomainRecommendation._eligible(plain, source, target, CONFIG)
+        assert isinstance(got, type(index.item_pool)) and got.tolist() == want.tolist()
+        assert len(want), "each pair has eligible users, or this compares nothing"
+    # the codes' path is the one taken on the reader's categoricals
+    monkeypatch.setattr(cdr, "aligned", lambda *a: pytest.fail("pandas' path"))
+    CrossDomainRecommendation._eligible(index, "CDs_and_Vinyl", "Video_Games", CONFIG)
+
+
+def test_examples_are_the_same_from_codes_and_from_plain_ids(index):
+    def keys(examples):
+        return [(e.user_id, e.item_id, e.split, [v["id"] for v in e.context["candidates"]]) for e in examples]
+
+    assert keys(generate(index)) == keys(generate(plain_users(index)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_target_user_identification_uses_three_distinct_taggers(ml, rows_of):
     rows = rows_of("target_user_identification", ml)
@@ -39,3 +41,23 @@ def test_domains_of_chosen_items_are_the_reindexed_ones_without_the_items_hash_e
     got = _domains_of(SourceIndex(SimpleNamespace(items=items)), asked)
     assert [str(g) for g in got] == [str(w) for w in want] and pd.isna(got[1]) and pd.isna(got[2])
     assert "_engine" not in items.index._cache
+
+
+def test_domains_of_items_coded_as_item_table_rows_are_read_from_the_codes(monkeypatch):
+    """Eligible items as a categorical index over the item table's own ids (Amazon's readers): the domains come
+    from the codes, with no lookup per item, and equal the reindexed ones."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from itdr_hf.index import ItemLookup, SourceIndex
+    from itdr_hf.subtasks.target_user_identification import _domains_of
+
+    ids = pd.Index(["B1", "B2", "B3", "B4"], dtype="str", name="item")
+    items = pd.DataFrame({"title": list("abcd"), "domain": pd.Categorical(["CDs", None, "Games", "CDs"])}, index=ids)
+    asked = pd.CategoricalIndex(pd.Categorical.from_codes([3, 1, -1, 0, 2], dtype=pd.CategoricalDtype(ids)))
+    want = items["domain"].reindex(np.asarray(asked)).astype(str).to_numpy()
+    monkeypatch.setattr(ItemLookup, "position", lambda *a: pytest.fail("a lookup per item"))
+    got = _domains_of(SourceIndex(SimpleNamespace(items=items)), asked)
+    assert [str(g) for g in got] == [str(w) for w in want] and pd.isna(got[1]) and pd.isna(got[2])
