@@ -10,6 +10,7 @@ import numpy as np
 
 from .config import BuildConfig
 from .features import extra_columns
+from .heap import release_free_memory
 from .index import SourceIndex
 from .splits import SPLITS, eval_subset_mask
 from .subtasks import SUBTASKS, Example, Subtask
@@ -83,5 +84,6 @@ def _examples(subtask: Subtask, index: SourceIndex, config: BuildConfig, rng: np
     examples: list[Example] = []
     for domain in index.domains:
         examples.extend(subtask.generate(index.domain_view(domain), per_domain, rng))
+        release_free_memory()  # the domain's transients (counts, pools, histories), before the next domain's
     # One list ordered as a single-domain cell is: by split, then as generated.
     return sorted(examples, key=lambda e: e.split)

@@ -92,8 +92,9 @@ class BuildConfig:
         "as soon as the category is read; a build killed with SIGKILL leaves its itdr-spill-<pid>-* folder, "
         "which the next spill removes) and worked on a group of users at a time, so the read's memory stays "
         "bounded on any category size. The meta files' titles past this many wait on disk the same way "
-        "(~100 bytes a title: ~0.8 GB for the paper's 7.9M items) from the meta read to the items table. "
-        "0 = never spill. The rows built are the same at any value.",
+        "(~100 bytes a title: ~0.8 GB for the paper's 7.9M items) from the meta read to the items table, and "
+        "past this many kept reviews their line numbers (read back only for the texts shown) stay in a nameless "
+        "temporary file mapped from disk (4 bytes a review). 0 = never spill. The rows built are the same at any value.",
     )
     nir_history: int = option(
         0,

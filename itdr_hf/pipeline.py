@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from .cells import Cell, make_cell
 from .config import BuildConfig
 from .errors import ConfigError, DataError, ItdrError, SourceUnavailable
+from .heap import release_free_memory
 from .index import SourceIndex
 from .matrix import cells_for, paper_sources
 from .sources import SOURCES, Source
@@ -114,22 +115,6 @@ def load_source(name: str, root: Path, config: BuildConfig) -> SourceIndex:
     index = SourceIndex(SOURCES.get(name)().read(root, config))
     release_free_memory()
     return index
-
-
-def release_free_memory() -> None:
-    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing).
-
-    Reading a big source frees far more than it keeps (decompressed blocks, parsed tables,
-    per-category copies), and glibc keeps those pages: on Amazon 2023 ~130 bytes a review. They
-    would count in this process's memory, and in forked workers' as soon as their allocations
-    land on them.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # pragma: no cover - not glibc (musl has no malloc_trim)
-        pass
 
 
 def input_fingerprint(source: Source, root: Path) -> str:

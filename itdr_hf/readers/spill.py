@@ -15,6 +15,7 @@ The same split serves :func:`positions_in`, a lookup over millions of ids a part
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import tempfile
@@ -226,6 +227,29 @@ class KeyGroups:
     def _bucket(self, b: int) -> pa.Table:
         with pa.OSFile(str(self.folder / f"{b:03d}.arrows")) as file, ipc.open_stream(file) as reader:
             return reader.read_all()
+
+
+def mapped(array: np.ndarray, limit: int, *, directory: Path | None = None, what: str = "values") -> np.ndarray:
+    """``array`` itself up to ``limit`` values (0: always); past it, a read-only copy in a nameless temporary file
+    mapped into memory, so that only the pages read back take this process's memory.
+
+    Why: some columns are kept all build long for the few rows read back at its end (Amazon's review line
+    numbers: 4 bytes a kept review, 0.2 GB at the paper's size, for TUI's few thousand texts). The file has no
+    name (``tempfile.TemporaryFile``): it is gone with the process, even one killed with SIGKILL, and nothing is
+    left to clean up. It lives under ``directory`` or ``TMPDIR``: on a disk, not a RAM-backed ``tmpfs``, for the
+    memory to be saved.
+    """
+    if not limit or len(array) <= limit or not array.nbytes:
+        return array
+    parent = Path(directory or tempfile.gettempdir())
+    try:
+        with tempfile.TemporaryFile(dir=parent) as file:
+            array.tofile(file)
+            file.flush()
+            view = mmap.mmap(file.fileno(), array.nbytes, access=mmap.ACCESS_READ)  # holds the file open itself
+    except OSError as error:
+        raise _disk_error(parent, what, error) from None
+    return np.frombuffer(view, dtype=array.dtype, count=len(array))
 
 
 class ArrayRun:

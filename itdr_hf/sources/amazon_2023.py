@@ -62,10 +62,11 @@ import pyarrow.compute as pc
 
 from ..config import BuildConfig
 from ..errors import ConfigError, DataError
-from ..index import arrow_strings
+from ..heap import release_free_memory
+from ..index import arrow_strings, codes_of
 from ..readers.budget import BadLines
 from ..readers.jsonl import iter_lines_at, read_jsonl
-from ..readers.spill import BUCKETS, ArrayRun, KeyGroups, positions_in
+from ..readers.spill import BUCKETS, ArrayRun, KeyGroups, mapped, positions_in
 from ..tables import AllRows, SourceTables, TextStore
 from ..text import clean
 from .base import RemoteFile, Source, register_source
@@ -193,7 +194,10 @@ class Amazon2023(Source):
         metas = [_read_meta(files[c][1], config, looks, titles) for c in categories]
         minimum = early_filter_minimum(config, self.name)
         titled = _titled_items(metas, titles) if minimum else None
-        reviews = [_read_reviews(files[c][0], config, titled, minimum) for c in categories]
+        reviews = []
+        for c in categories:
+            reviews.append(_read_reviews(files[c][0], config, titled, minimum))
+            release_free_memory()  # what this category's read freed, before the next one's peak lands on top
         users, user_maps = _unify([r.users[0] for r in reviews])
         items, item_maps = _unify([r.items[0] for r in reviews])
         n = sum(len(r.lines) for r in reviews)
@@ -209,13 +213,15 @@ class Amazon2023(Source):
             copy=False,
         )
         del domain
-        lines = _merged(reviews, "lines", np.uint32, n)
+        # read back only for the few rows whose texts are shown: on disk past the spill limit (0.2 GB at 52M rows)
+        lines = mapped(_merged(reviews, "lines", np.uint32, n), config.amazon_spill_rows, what="the reviews' line numbers")
         review_files = {c: files[c][0] for c in categories}
         all_rows = _AmazonRows(review_files, config, reviews, item_maps, interactions["item"].dtype, minimum) \
             if minimum else None
         skipped = [r.skipped for r in reviews]
         del reviews  # the per-category copies; the frame holds the merged ones
         meta_skipped = [m.skipped for m in metas]
+        release_free_memory()  # the merge's per-category copies, before the items table
         item_table = _items(items, _first_domains(len(items), item_maps, len(categories)), categories, metas, looks, titles,
                             config.amazon_spill_rows)
         return SourceTables(
@@ -346,19 +352,29 @@ class _Reviews:
 
     def _join(self, kept: list[tuple]) -> None:
         """The groups' kept rows as one category, in file order. The user id list is in group order: only
-        :func:`_unify`, which sorts it, reads it."""
+        :func:`_unify`, which sorts it, reads it.
+
+        A column at a time: its groups' parts go as it is joined and put in file order, so the rows are held
+        about once, plus one column three times (parts, joined, ordered). Joining every column before
+        ordering any held them twice, and then each ordered copy: +1.15 GB on Home_and_Kitchen's 25M kept
+        rows at the paper's size, the read's peak."""
         offsets = np.cumsum([0] + [len(k[0]) for k in kept])
         users = pa.chunked_array([k[0] for k in kept], type=pa.string()).combine_chunks()
-        user_codes = _joined([k[1].astype(np.int32) + np.int32(o) for k, o in zip(kept, offsets)], np.int32)
-        columns = [_joined([k[i] for k in kept], dtype) for i, dtype in ((2, np.int32), (3, np.float32), (4, np.int64), (5, np.uint32))]
+        parts = [[k[i] for k in kept] for i in range(1, 6)]  # per column: user codes, items, rating, time, line
         kept.clear()
-        order = np.argsort(columns[3], kind="stable")  # line numbers: file order
-        user_codes = user_codes[order]
-        for k in range(len(columns)):  # one column at a time: each unordered copy goes before the next is made
-            columns[k] = columns[k][order]
-        self.users = (users, user_codes)
-        self.items = (self.items[0], columns[0])
-        self.rating, self.timestamp, self.lines = columns[1:]
+        for k, offset in enumerate(offsets[:-1]):  # codes into the joined user list
+            parts[0][k] = parts[0][k].astype(np.int32) + np.int32(offset)
+        lines = _joined(parts[4], np.uint32)
+        order = np.argsort(lines, kind="stable")  # line numbers: file order
+        lines = lines[order]
+        columns = []
+        for column, dtype in zip(parts[:4], (np.int32, np.int32, np.float32, np.int64)):
+            joined = _joined(column, dtype)  # empties ``column``: its parts go
+            columns.append(joined[order])
+            del joined
+        self.users = (users, columns[0])
+        self.items = (self.items[0], columns[1])
+        self.rating, self.timestamp, self.lines = columns[2], columns[3], lines
 
 
 def first_reviews(
@@ -675,6 +691,7 @@ def _items(
             ),
         },
         index=pd.Index(items, name="item"),
+        copy=False,  # pandas 3 copies a dict's arrays and stacks the object columns: ~0.25 GB at 7.9M items
     )
 
 
@@ -764,7 +781,7 @@ class _AmazonRows(AllRows):
         """Distinct users per item. A category's reviews of an item are by distinct users (``_keep_first_review``),
         so they add up over categories, except for an item reviewed in two: its users are read again."""
         items = counts["item"].cat
-        codes, n_items = items.codes.to_numpy(), len(items.categories)
+        codes, n_items = codes_of(counts["item"]), len(items.categories)
         writers = np.bincount(codes, weights=counts["rows"].to_numpy(), minlength=n_items).astype(np.int64)
         shared = np.flatnonzero(np.bincount(codes, minlength=n_items) > 1)
         if len(shared):
@@ -778,8 +795,11 @@ class _AmazonRows(AllRows):
 
     def rows_of(self, items: np.ndarray) -> pd.DataFrame:
         wanted = pa.array(np.asarray(items, dtype=object), type=pa.string())
-        with system_memory_pool():
-            parts = [self._category_rows(code, path, wanted) for code, path in enumerate(self.files.values())]
+        parts = []
+        for code, path in enumerate(self.files.values()):
+            with system_memory_pool():
+                parts.append(self._category_rows(code, path, wanted))
+            release_free_memory()  # the category's parsed blocks
         frame = pd.concat(parts, ignore_index=True)
         frame["user"] = pd.Categorical(frame["user"])  # sorted categories, as the interactions' ids are
         frame["item"] = pd.Categorical(frame["item"])
@@ -865,7 +885,7 @@ class ReviewTexts(TextStore):
         if reread is not None:
             keys = pd.MultiIndex.from_frame(pairs[["user", "item"]].astype(str))
             mine = reread[pd.MultiIndex.from_arrays([reread["user"].astype(str), reread["item"].astype(str)]).isin(keys)]
-            found = pd.DataFrame({"domain": mine["domain"].cat.codes.to_numpy(), "line": mine["line"].to_numpy(),
+            found = pd.DataFrame({"domain": codes_of(mine["domain"]), "line": mine["line"].to_numpy(),
                                   "user": mine["user"].astype(str).to_numpy(), "item": mine["item"].astype(str).to_numpy()})
             rows = pd.concat([rows, found], ignore_index=True).drop_duplicates(["domain", "line"])
         out = []
@@ -883,6 +903,7 @@ class ReviewTexts(TextStore):
         """The kept interactions of the given (user, item) pairs: ``domain`` code, ``line``, ``user``, ``item``."""
         inter = self.interactions
         users, items = inter["user"].cat, inter["item"].cat
+        user_codes, item_codes = codes_of(inter["user"]), codes_of(inter["item"])  # no copies (0.2 GB each at 52M rows)
         n_items = len(items.categories)
         want_user = _codes_in(pairs["user"], users.categories)
         want_item = _codes_in(pairs["item"], items.categories)
@@ -890,17 +911,16 @@ class ReviewTexts(TextStore):
         wanted = np.unique(want_user[found] * n_items + want_item[found])
         # only rows of a wanted item get a key: a full int64 key column and np.isin over it cost
         # ~30 bytes a review, where a per-item flag costs one
-        item_codes = items.codes.to_numpy()
         of_item = np.zeros(n_items + 1, dtype=bool)
         of_item[want_item[found]] = True
         rows = np.flatnonzero(of_item[item_codes])
-        keys = users.codes.to_numpy()[rows].astype(np.int64) * n_items + item_codes[rows]
+        keys = user_codes[rows].astype(np.int64) * n_items + item_codes[rows]
         rows = rows[np.isin(keys, wanted)]
         return pd.DataFrame(
             {
-                "domain": inter["domain"].cat.codes.to_numpy()[rows],
+                "domain": codes_of(inter["domain"])[rows],
                 "line": self.lines[rows],
-                "user": users.categories[users.codes.to_numpy()[rows]].to_numpy(dtype=object),
+                "user": users.categories[user_codes[rows]].to_numpy(dtype=object),
                 "item": items.categories[item_codes[rows]].to_numpy(dtype=object),
             }
         )

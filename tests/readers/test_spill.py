@@ -179,3 +179,26 @@ def test_an_array_run_on_a_full_disk_is_an_error_that_names_the_folder(tmp_path,
             run.add(pa.array(["a", "b", "c"]))
         assert "itdr-spill-" in str(error.value) and "TMPDIR" in str(error.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_mapped_array_reads_as_the_array_and_leaves_no_file(tmp_path):
+    values = np.random.default_rng(6).integers(0, 1 << 31, 10_000).astype(np.uint32)
+    assert spill.mapped(values, 0, directory=tmp_path) is values and spill.mapped(values, 10_000) is values
+    got = spill.mapped(values, 100, directory=tmp_path, what="the line numbers")
+    assert got is not values and not got.flags.writeable and got.dtype == values.dtype
+    np.testing.assert_array_equal(got, values)
+    rows = np.array([9_999, 0, 17, 17])
+    np.testing.assert_array_equal(got[rows], values[rows])
+    assert list(tmp_path.iterdir()) == []  # nameless: nothing to delete, even after a SIGKILL
+    empty = np.zeros(0, dtype=np.uint32)
+    assert spill.mapped(empty, 1, directory=tmp_path) is empty
+
+
+def test_a_mapped_array_on_a_full_disk_is_an_error_that_says_what_to_do(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spill.tempfile, "TemporaryFile", full)
+    with pytest.raises(DataError, match="could not spill the line numbers to disk") as error:
+        spill.mapped(np.arange(10, dtype=np.uint32), 2, directory=tmp_path, what="the line numbers")
+    assert str(tmp_path) in str(error.value) and "TMPDIR" in str(error.value)

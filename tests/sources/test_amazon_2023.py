@@ -126,6 +126,9 @@ def test_items_are_the_same_with_titles_on_disk(raw, tmp_path, monkeypatch):
     assert len(held.items) > 7 * 3
     pd.testing.assert_frame_equal(spilled.items, held.items)
     pd.testing.assert_frame_equal(spilled.interactions, held.interactions)
+    # the kept reviews' line numbers: mapped from a nameless file past the limit, the same numbers
+    np.testing.assert_array_equal(spilled.texts.lines, held.texts.lines)
+    assert held.texts.lines.flags.writeable and not spilled.texts.lines.flags.writeable
     assert list((tmp_path / "tmp").iterdir()) == []
     for frame in (held.items, spilled.items):
         assert len({id(c) for c in frame["categories"]}) == len({tuple(c) for c in frame["categories"]})
