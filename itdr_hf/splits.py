@@ -11,13 +11,14 @@ sizes follow the hash (within a percent or two of 80/10/10).
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 
 from .config import BuildConfig
-from .index import arrow_strings, in_id_order
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SPLITS = ("train", "validation", "test")
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -69,7 +70,7 @@ def choose_units(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pick at most ``cap`` (default ``cap_per_cell``) units, split-stratified; returns (ids, split codes), sorted by split then id."""
     cap = config.cap_per_cell if cap is None else cap
-    if arrow_strings(eligible) is not None:
+    if _in_buffer(eligible):
         return _choose_in_buffer(eligible, config, source, unit, rng, cap)
     eligible = np.sort(np.unique(eligible))
     codes = split_of(eligible, config, source, unit)
@@ -91,6 +92,16 @@ def choose_units(
 HASHED_SLICE = 1 << 16  # string ids made Python strings at once to hash them (:func:`_choose_in_buffer`)
 
 
+def _in_buffer(ids: object) -> bool:
+    """Whether ``ids`` are a pandas Index of Arrow strings; a NumPy array is not, and asks no import of pandas
+    (the card's statistics import this module, and ``itdr-build --help`` must stay instant)."""
+    if isinstance(ids, np.ndarray):
+        return False
+    from .index import arrow_strings
+
+    return arrow_strings(ids) is not None
+
+
 def _choose_in_buffer(
     eligible: pd.Index, config: BuildConfig, source: str, unit: str, rng: np.random.Generator, cap: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +112,10 @@ def _choose_in_buffer(
     their ids as Python strings, sorted and deduplicated as objects, were a few hundred MB a cell.
     ``rng.choice`` of positions draws the same indices as of the ids themselves (it reads only their count).
     """
+    import pyarrow as pa
+
+    from .index import in_id_order
+
     ids = eligible.take(in_id_order(eligible, distinct=False))  # sorted, distinct: np.sort(np.unique(...))
     names = pa.array(ids.array)
     codes = np.concatenate(
@@ -131,7 +146,7 @@ def choose_units_by_group(
     leakage-free guarantee holds across groups; groups are visited in sorted order, so the
     seeded draw is the same whatever order the source listed them in.
     """
-    eligible = eligible if arrow_strings(eligible) is not None else np.asarray(eligible)  # ids left in their buffer
+    eligible = eligible if _in_buffer(eligible) else np.asarray(eligible)  # ids left in their buffer
     groups = np.asarray(groups)
     ids, labels = [], []
     for group in np.unique(groups):
