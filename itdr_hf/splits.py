@@ -68,28 +68,36 @@ def choose_units(
     *,
     cap: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pick at most ``cap`` (default ``cap_per_cell``) units, split-stratified; returns (ids, split codes), sorted by split then id."""
+    """Pick at most ``cap`` (default ``cap_per_cell``) units, split-stratified; returns (ids, split codes), sorted by split then id.
+
+    The draw is of positions in the sorted distinct ids: ``rng.choice`` reads only the pool's size, so it
+    draws what it would of the ids themselves, and ids in an Arrow buffer (:func:`_in_buffer`) become Python
+    strings only once chosen.
+    """
     cap = config.cap_per_cell if cap is None else cap
     if _in_buffer(eligible):
-        return _choose_in_buffer(eligible, config, source, unit, rng, cap)
-    eligible = np.sort(np.unique(eligible))
-    codes = split_of(eligible, config, source, unit)
-    if len(eligible) <= cap:
-        order = np.lexsort((eligible, codes))
-        return eligible[order], codes[order]
+        ids, codes = _sorted_in_buffer(eligible, config, source, unit)
+        take = lambda positions: ids.take(positions).to_numpy()  # noqa: E731
+    else:
+        ids = np.sort(np.unique(eligible))
+        codes = split_of(ids, config, source, unit)
+        take = ids.__getitem__
+    if len(ids) <= cap:
+        order = np.argsort(codes, kind="stable")  # by split, then id (the ids are sorted and distinct)
+        return take(order), codes[order]
     n_train = round(cap * config.train_fraction)
     n_val = round(cap * config.validation_fraction)
     targets = (n_train, n_val, cap - n_train - n_val)
-    ids, labels = [], []
+    picked, labels = [], []
     for code, want in enumerate(targets):
-        pool = eligible[codes == code]
-        picked = np.sort(rng.choice(pool, size=min(want, len(pool)), replace=False)) if want else pool[:0]
-        ids.append(picked)
-        labels.append(np.full(len(picked), code, dtype=np.int8))
-    return np.concatenate(ids), np.concatenate(labels)
+        pool = np.flatnonzero(codes == code)
+        chosen = np.sort(rng.choice(pool, size=min(want, len(pool)), replace=False)) if want else pool[:0]
+        picked.append(chosen)
+        labels.append(np.full(len(chosen), code, dtype=np.int8))
+    return take(np.concatenate(picked)), np.concatenate(labels)
 
 
-HASHED_SLICE = 1 << 16  # string ids made Python strings at once to hash them (:func:`_choose_in_buffer`)
+HASHED_SLICE = 1 << 16  # string ids made Python strings at once to hash them (:func:`_sorted_in_buffer`)
 
 
 def _in_buffer(ids: object) -> bool:
@@ -102,39 +110,24 @@ def _in_buffer(ids: object) -> bool:
     return arrow_strings(ids) is not None
 
 
-def _choose_in_buffer(
-    eligible: pd.Index, config: BuildConfig, source: str, unit: str, rng: np.random.Generator, cap: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`choose_units` for string ids in an Arrow buffer (:func:`~itdr_hf.index.sorted_ids`): the same ids,
-    splits and draws, with a Python string made only for the chosen ids (and a slice at a time, to hash).
+def _sorted_in_buffer(eligible: pd.Index, config: BuildConfig, source: str, unit: str) -> tuple[pd.Index, np.ndarray]:
+    """``np.sort(np.unique(eligible))`` and their split codes, for string ids in an Arrow buffer
+    (:func:`~itdr_hf.index.sorted_ids`): the ids stay in it, and become Python strings a slice at a time to hash.
 
     Why: Amazon's big categories have millions of eligible users for a cell that keeps a few thousand;
     their ids as Python strings, sorted and deduplicated as objects, were a few hundred MB a cell.
-    ``rng.choice`` of positions draws the same indices as of the ids themselves (it reads only their count).
     """
     import pyarrow as pa
 
     from .index import in_id_order
 
-    ids = eligible.take(in_id_order(eligible, distinct=False))  # sorted, distinct: np.sort(np.unique(...))
+    ids = eligible.take(in_id_order(eligible, distinct=False))
     names = pa.array(ids.array)
     codes = np.concatenate(
         [split_of(np.asarray(names.slice(start, HASHED_SLICE).to_pylist(), dtype=object), config, source, unit)
          for start in range(0, len(names), HASHED_SLICE)] or [np.zeros(0, dtype=np.int8)]
     )
-    if len(ids) <= cap:
-        order = np.argsort(codes, kind="stable")  # by split, then id: ids are sorted and distinct
-        return ids.take(order).to_numpy(), codes[order]
-    n_train = round(cap * config.train_fraction)
-    n_val = round(cap * config.validation_fraction)
-    targets = (n_train, n_val, cap - n_train - n_val)
-    picked, labels = [], []
-    for code, want in enumerate(targets):
-        pool = np.flatnonzero(codes == code)
-        chosen = np.sort(rng.choice(pool, size=min(want, len(pool)), replace=False)) if want else pool[:0]
-        picked.append(chosen)
-        labels.append(np.full(len(chosen), code, dtype=np.int8))
-    return ids.take(np.concatenate(picked)).to_numpy(), np.concatenate(labels)
+    return ids, codes
 
 
 def choose_units_by_group(
