@@ -3,13 +3,19 @@
 Generates a synthetic ml-32m folder in the real raw format (32M ratings, ~87K movies, ~200K
 users, 2M tags; cached between runs), then measures:
 
-- floor: a bare ``pyarrow.csv.read_csv`` of ratings.csv (what any reader must pay), best of 3;
+- floor: a bare ``pyarrow.csv.read_csv`` of ratings.csv (what any reader must pay), best of 3
+  in this process, whose memory is warm by the second read;
+- fresh floor: the same read in a new process each time, best of 3, then its columns turned into
+  NumPy arrays: the build is a new process too, and on a VM whose host takes idle memory back the
+  first touch of fresh pages costs 0.1-8 s a GiB, in system time;
 - build: ``itdr-build --sources movielens_32m`` end to end (read, all MovieLens cells, all
-  configs, Parquet, card), in a child process, with its peak RSS.
+  configs, Parquet, card), in a child process, with its peak RSS;
+- ``--phases``: after the timed build, one more under ``build_phases.py`` (untimed): each phase's
+  wall, user and system seconds, and each cell's.
 
 Targets on a 2-core machine (issue 2): build ≤ 5× floor, peak RSS ≤ 6 GB.
 
-    python benchmarks/movielens_32m.py [--ratings 32000000] [--workdir /tmp/itdr-bench]
+    python benchmarks/movielens_32m.py [--ratings 32000000] [--workdir /tmp/itdr-bench] [--phases]
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ def main() -> None:
     parser.add_argument("--movies", type=int, default=87_585)
     parser.add_argument("--tags", type=int, default=2_000_072)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/itdr-bench"))
+    parser.add_argument("--phases", action="store_true",
+                        help="after the timed build, build again under build_phases.py and print where its time went")
     parser.add_argument("--profile", type=int, metavar="N", default=0,
                         help="after the timed build, build again under cProfile and print its N costliest "
                              "functions by cumulative and by own time (the main process only; untimed)")
@@ -61,30 +69,66 @@ def main() -> None:
         rows = table.num_rows
         del table
     floor, floor_cpu = min(floors), min(floor_cpus)
+    fresh = min((_fresh_floor(raw / "ratings.csv") for _ in range(3)), key=lambda times: times[0])
 
     output = args.workdir / "itdr-out"
     command = [sys.executable, "-m", "itdr_hf", "--sources", "movielens_32m", "--data-dir", str(raw),
                "--output", str(output)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started, cpu = time.perf_counter(), _cpu(resource.RUSAGE_CHILDREN)
+    system = resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "TQDM_DISABLE": "1"})
     build = time.perf_counter() - started
     build_cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu
+    build_system = resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime - system
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     peak_gb = max(peak_kb, before) / 1024 / 1024
 
     print(f"{'ratings rows':<28}{rows:>14,}")
     print(f"{'ratings.csv size':<28}{size_mb:>12.0f} MB")
     print(f"{'floor: pyarrow read_csv':<28}{floor:>12.2f} s   (best of {', '.join(f'{f:.2f}' for f in floors)})")
-    print(f"{'full build':<28}{build:>12.2f} s")
+    print(f"{'fresh floor: read_csv':<28}{fresh[0]:>12.2f} s   (a new process, best of 3; "
+          f"{fresh[1]:.2f} s system; then to NumPy {fresh[2]:.2f} s, {fresh[3]:.2f} s system)")
+    print(f"{'full build':<28}{build:>12.2f} s   ({build_system:.2f} s system, all processes)")
     print(f"{'build / floor':<28}{build / floor:>12.2f} x   (target <= 5)")
+    print(f"{'build / fresh floor':<28}{build / fresh[0]:>12.2f} x   "
+          f"(read and to NumPy, fresh: {build / (fresh[0] + fresh[2]):.2f} x)")
     # on a shared machine wall time swings with other people's load; CPU seconds (all threads and
     # forked workers) swing much less, so their ratio is printed too
     print(f"{'CPU s: floor, build':<28}{floor_cpu:>12.2f} s   {build_cpu:.2f} s = {build_cpu / floor_cpu:.2f} x; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"{'peak RSS of the build':<28}{peak_gb:>12.2f} GB  (target <= 6)")
+    if args.phases:
+        phases = [sys.executable, str(Path(__file__).with_name("build_phases.py")), *command[3:]]
+        done = subprocess.run(phases, check=True, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
+        print("\nwhere a build's time goes (build_phases.py, untimed):")
+        print("\n".join(line for line in done.stderr.splitlines() if line.startswith("  cell ")))
+        print(done.stdout[done.stdout.index("\nphase"):].rstrip())
     if args.profile:
         _profile(command, args.workdir / "itdr-build.prof", args.profile)
+
+
+_FRESH_READ = """
+import resource, sys, time
+import pyarrow as pa, pyarrow.csv as pacsv
+def clock():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return time.perf_counter(), usage.ru_stime
+types = {"userId": pa.int32(), "movieId": pa.int32(), "rating": pa.float32(), "timestamp": pa.int64()}
+options = pacsv.ReadOptions(column_names=list(types), skip_rows=1, block_size=1 << 24)  # as the reader reads
+start = clock()
+table = pacsv.read_csv(sys.argv[1], options, convert_options=pacsv.ConvertOptions(column_types=types))
+read = clock()
+columns = [column.to_numpy() for column in table.columns]
+done = clock()
+print(read[0] - start[0], read[1] - start[1], done[0] - read[0], done[1] - read[1])
+"""
+
+
+def _fresh_floor(ratings: Path) -> tuple[float, ...]:
+    """read_csv in a new process (wall, system), then its columns to NumPy (wall, system); imports untimed."""
+    done = subprocess.run([sys.executable, "-c", _FRESH_READ, str(ratings)], check=True, capture_output=True, text=True)
+    return tuple(float(x) for x in done.stdout.split())
 
 
 def _profile(command: list[str], path: Path, top: int) -> None:

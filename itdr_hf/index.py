@@ -7,7 +7,9 @@ cut out for those users and sorted alone.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -285,6 +287,7 @@ class ItemLookup:
         self.columns["title"] = _positional(items["title"].astype(str))
         self._dense = _dense_positions(self.index)
         self._sorted = SortedIds.of(self.index) if self._dense is None else None
+        self._titles: dict[int, str] = {}  # position -> cleaned title, for the items asked about only
 
     def position(self, item: object) -> int | None:
         dense = self._dense
@@ -321,7 +324,36 @@ class ItemLookup:
         position = self.position(item)
         if position is None:
             raise KeyError(item)
-        return clean(self.columns["title"][position])
+        return self._title_at(position)
+
+    def _title_at(self, position: int) -> str:
+        """The cleaned title, kept once read: a cell asks for the same titles again and again (each view,
+        candidate list and history). One string per item asked about: less than its view keeps."""
+        title = self._titles.get(position)
+        if title is None:
+            title = self._titles[position] = clean(self.columns["title"][position])
+        return title
+
+    def view(self, item: object) -> dict:
+        """What templates may say about an item (:meth:`SourceIndex.item_view`), from one lookup of its row."""
+        position = self.position(item)
+        if position is None:
+            raise KeyError(item)
+        columns = self.columns
+
+        def at(name: str) -> object:
+            values = columns.get(name)
+            return None if values is None else values[position]
+
+        return {
+            "id": str(item),
+            "title": self._title_at(position),
+            "categories": clean_list(_as_list(at("categories"))),
+            "tags": clean_list(_as_list(at("tags"))),
+            "year": clean(_as_text(at("year"))),
+            "domain": _as_text(at("domain")),
+            "details": {k: clean(v) for k, v in dict(at("details") or {}).items() if clean(v)},
+        }
 
     __getitem__ = title
 
@@ -334,17 +366,7 @@ class SourceIndex:
         """What templates may say about an item; absent columns are empty, never missing."""
         view = self._views.get(item)
         if view is None:
-            lookup = self._item_lookup
-            view = {
-                "id": str(item),
-                "title": lookup.title(item),
-                "categories": clean_list(_as_list(lookup.get("categories", item))),
-                "tags": clean_list(_as_list(lookup.get("tags", item))),
-                "year": clean(_as_text(lookup.get("year", item))),
-                "domain": _as_text(lookup.get("domain", item)),
-                "details": {k: clean(v) for k, v in dict(lookup.get("details", item) or {}).items() if clean(v)},
-            }
-            self._views[item] = view
+            view = self._views[item] = self._item_lookup.view(item)
         return view
 
     @cached_property
@@ -680,8 +702,38 @@ def _positional(column: pd.Series) -> object:
         if values.dtype == object:
             return values[codes_of(column).astype(np.int64) + 1]
     if isinstance(dtype, pd.StringDtype):
-        return column.array
+        return ArrowText(column.array, dtype.na_value) if dtype.storage == "pyarrow" else column.array
     return column.to_numpy()
+
+
+class ArrowText:
+    """A pyarrow-backed string column's values by position, each as ``to_numpy`` gives it, read
+    straight from its Arrow chunks (never copied).
+
+    pandas' element access checks the key and wraps the scalar: ~2 µs, where pyarrow's own is
+    ~0.5 µs. Each item view reads two such columns (title, year), 65K views per worker at MovieLens 32M.
+    """
+
+    __slots__ = ("_chunks", "_starts", "_missing")
+
+    def __init__(self, values: object, missing: object) -> None:
+        data = pa.array(values)  # pandas hands over its chunks: no copy
+        self._chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
+        self._starts = [0, *itertools.accumulate(len(chunk) for chunk in self._chunks[:-1])]
+        self._missing = missing
+
+    def __len__(self) -> int:
+        return sum(len(chunk) for chunk in self._chunks)
+
+    def __getitem__(self, position: int) -> object:
+        if position < 0:
+            raise IndexError(position)
+        if len(self._chunks) == 1:
+            value = self._chunks[0][position].as_py()
+        else:
+            chunk = bisect.bisect_right(self._starts, position) - 1
+            value = self._chunks[chunk][position - self._starts[chunk]].as_py()
+        return self._missing if value is None else value
 
 
 def _dense_positions(index: pd.Index) -> list[int] | None:

@@ -297,3 +297,61 @@ def test_in_item_pool_reads_the_codes_of_the_pools_own_categories(monkeypatch):
     assert any(want) and not all(want)
     plain = items.astype(object)  # other ids: the hash path, the same answer
     assert index.in_item_pool(plain).tolist() == want
+
+
+def test_arrow_text_reads_each_chunk_as_pandas_does():
+    """Values by position straight from the Arrow chunks: the same strings pandas gives, its missing
+    value where one is missing, across chunk boundaries, and an IndexError past either end."""
+    import pyarrow as pa
+
+    from itdr_hf.index import ArrowText
+
+    chunked = pa.chunked_array([pa.array(["a", None], pa.large_string()), pa.array([], pa.large_string()),
+                                pa.array(["c", "d", None], pa.large_string())])
+    for na_value in (np.nan, pd.NA):
+        series = pd.Series(pd.array(chunked.to_pylist(), dtype=pd.StringDtype("pyarrow", na_value=na_value)))
+        series = pd.Series(pd.arrays.ArrowStringArray(chunked) if na_value is pd.NA else series)
+        text = ArrowText(series.array, series.dtype.na_value)
+        assert len(text) == 5
+        for position in range(5):
+            got, want = text[position], series.array[position]
+            assert got == want if isinstance(want, str) else got is series.dtype.na_value, position
+        with pytest.raises(IndexError):
+            text[5]
+        with pytest.raises(IndexError):
+            text[-1]
+
+
+def test_item_views_read_each_row_once_and_titles_are_kept():
+    """A view from one lookup of the item's row says what the column-by-column lookups say; a title is
+    cleaned once and the same string comes back; an unknown item is a KeyError either way."""
+    from itdr_hf.text import clean, clean_list
+
+    items = pd.DataFrame(
+        {
+            "title": pd.array(["Chili&#39;s", None, " c  d "], dtype="str"),
+            "categories": [["x", "x", "y"], [], ["&amp;z"]],
+            "tags": [["t"], ["u"], []],
+            "year": pd.array(["1995", "", None], dtype="str"),
+        },
+        index=pd.Index([3, 7, 9], name="item"),
+    )
+    lookup = ItemLookup(items)
+    for item in items.index:
+        year = lookup.get("year", item)
+        assert lookup.view(item) == {
+            "id": str(item),
+            "title": clean(lookup.get("title", item)),
+            "categories": clean_list(lookup.get("categories", item)),
+            "tags": clean_list(lookup.get("tags", item)),
+            "year": "" if pd.isna(year) else clean(year),
+            "domain": "",
+            "details": {},
+        }
+    assert lookup.title(3) == "Chili's" and lookup.title(3) is lookup.title(3)
+    for missing in (4, "3"):
+        with pytest.raises(KeyError):
+            lookup.view(missing)
+        with pytest.raises(KeyError):
+            lookup.title(missing)
+

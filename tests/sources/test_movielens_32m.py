@@ -1,5 +1,6 @@
 """The MovieLens 32M reader: real layout, synthetic demo copy, and every bad input of issue 2."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from itdr_hf.config import BuildConfig
 from itdr_hf.errors import DataError
+from itdr_hf.pipeline import demo_dir
 from itdr_hf.sources.base import verify_digest
 from itdr_hf.sources.movielens_32m import MovieLens32M
 
@@ -161,3 +163,51 @@ def test_one_empty_id_is_a_counted_bad_line_not_a_rewrite_of_every_id(tmp_path):
     ratings = next(s for s in report["skipped_lines"] if s["file"].endswith("ratings.csv"))
     assert ratings["skipped"] == 2
     assert ratings["examples"] == ["line 5001, field 'movieId': empty value", "line 60001, field 'userId': empty value"]
+
+
+def test_ratings_and_movies_both_bad_report_the_ratings_first(ml32m_copy):
+    """The movies and tags are read on a second thread while the ratings become NumPy arrays; the
+    errors still come in file order, the ratings' first, and the movies' after it alone."""
+    (ml32m_copy / "ratings.csv").write_text("userId,movieId,rating,timestamp\n")
+    movies = ml32m_copy / "movies.csv"
+    movies.write_text("id,name\n1,x\n")
+    with pytest.raises(DataError, match=r"ratings\.csv: file has a header but no rows"):
+        read(ml32m_copy)
+    shutil.copy(demo_dir() / "ml-32m" / "ratings.csv", ml32m_copy / "ratings.csv")
+    with pytest.raises(DataError, match=r"movies\.csv, line 1: unexpected header \['id', 'name'\]"):
+        read(ml32m_copy)
+
+
+def test_numpy_columns_free_each_arrow_column_once_copied(tmp_path):
+    """Every column comes back equal and renamed, and the table's chunks are freed as the copies are
+    made (the holder is emptied): what stays in Arrow's pool at the end is the NumPy copies alone."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from itdr_hf.sources.movielens_32m import _numpy_columns
+
+    a, b = np.arange(200_000, dtype=np.int32), np.arange(200_000, dtype=np.int64) * 3
+    path = tmp_path / "two.csv"
+    path.write_text("a,b\n" + "".join(f"{x},{y}\n" for x, y in zip(a.tolist(), b.tolist())))
+    before = pa.total_allocated_bytes()
+    # read as the reader reads: many chunks, in Arrow's pool
+    table = pacsv.read_csv(path, pacsv.ReadOptions(block_size=1 << 16),
+                           convert_options=pacsv.ConvertOptions(column_types={"a": pa.int32(), "b": pa.int64()}))
+    assert table.column("a").num_chunks > 1
+    table_bytes = table.nbytes
+    allocated: list[int] = []  # Arrow's pool before each column is copied
+
+    class Names(dict):
+        def items(self):
+            for pair in super().items():
+                allocated.append(pa.total_allocated_bytes())
+                yield pair
+
+    holder = [table]
+    del table
+    columns = _numpy_columns(holder, Names(a="x", b="y"))
+    assert holder == [] and list(columns) == ["x", "y"]
+    assert np.array_equal(columns["x"], a) and np.array_equal(columns["y"], b)
+    # column a's chunks were freed before b was copied: the pool never held the table and two copies
+    assert len(allocated) == 2 and max(allocated) - before <= table_bytes + (1 << 16)
+    assert pa.total_allocated_bytes() - before <= columns["x"].nbytes + columns["y"].nbytes + (1 << 16)
