@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=min(os.cpu_count() or 1, 4),
         help="Processes generating cells in parallel; the output is identical for any number. Default: CPUs, at most 4.",
     )
+    parser.add_argument(
+        "--transparent-huge-pages", action="store_true",
+        help="Let the kernel back the build's memory with 2 MiB pages where the allocator asks (Linux). Off by "
+        "default: on a VM whose host takes free memory back they made a MovieLens 32M build 1.5-1.7x slower, "
+        "for 3%% less CPU time. The output is the same either way.",
+    )
     group = parser.add_argument_group("construction options (defaults follow the paper)")
     add_flags(group, BuildConfig)
     ReferenceConfig.add_arguments(parser)
@@ -114,6 +120,10 @@ def _main(args: argparse.Namespace) -> int:
     try:
         if args.list:
             return _list()
+        if not args.transparent_huge_pages:
+            from .heap import disable_transparent_huge_pages
+
+            disable_transparent_huge_pages()  # before the read allocates anything big
         from .assemble import build_dataset
         from .pipeline import Selection
         from .report import as_table

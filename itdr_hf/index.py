@@ -446,6 +446,10 @@ class SourceIndex:
     def titled_interactions(self) -> pd.DataFrame:
         """Interactions whose item has a title: only those can be shown to a model."""
         inter = self.tables.interactions
+        if self._titled_flags.all() and self.unknown_item_rows[0] == 0:
+            # every item is in the item table (the source report counted that before cells were forked),
+            # and every one there has a title: no mask over every row in each cell's process (0.3 s at 32M)
+            return inter
         keep = self._titled_rows(inter["item"])
         return inter if bool(keep.all()) else inter[keep]
 

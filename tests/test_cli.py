@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import pytest
 from datasets import load_dataset
 
 from itdr_hf.cli import main
@@ -73,3 +74,37 @@ def test_the_printed_load_line_loads_the_build(tmp_path, capsys, monkeypatch):
     assert main(["--demo", "--sources", "movielens_32m", "--subtasks", "rating_prediction", "--output", "itdr"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("load it with: "))
     assert line == f'load it with: load_dataset("{tmp_path / "itdr"}", "rating_prediction")'
+
+
+def test_builds_run_without_transparent_huge_pages_unless_asked(tmp_path, monkeypatch):
+    """The build's process gives up transparent huge pages before it reads anything (benchmarks/README.md:
+    on a VM they cost more than they save); --transparent-huge-pages keeps them; --list touches nothing."""
+    from itdr_hf import heap
+
+    calls = []
+    monkeypatch.setattr(heap, "disable_transparent_huge_pages", lambda: calls.append("off") or True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    build = ["--sources", "movielens_32m", "--data-dir", str(empty), "--output", str(tmp_path / "out")]
+    assert main(build) == 2 and calls == ["off"]  # the source is missing: the build stops, after the call
+    assert main([*build, "--transparent-huge-pages"]) == 2 and calls == ["off"]
+    assert main(["--list"]) == 0 and calls == ["off"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_THP_DISABLE) is Linux's")
+def test_huge_pages_are_off_for_the_process_and_its_forked_workers():
+    script = (
+        "import ctypes, os\n"
+        "from itdr_hf.heap import PR_GET_THP_DISABLE, PR_SET_THP_DISABLE, disable_transparent_huge_pages\n"
+        "get = lambda: ctypes.CDLL(None).prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0)\n"
+        "ctypes.CDLL(None).prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0)  # inherited: pytest may have built in-process\n"
+        "before = get()\n"
+        "print(before, disable_transparent_huge_pages(), get(), flush=True)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    print(get(), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "True", "1", "1"]

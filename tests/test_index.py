@@ -355,3 +355,28 @@ def test_item_views_read_each_row_once_and_titles_are_kept():
         with pytest.raises(KeyError):
             lookup.title(missing)
 
+
+
+def test_titled_interactions_skip_the_row_mask_only_when_every_item_is_known_and_titled(monkeypatch):
+    """Every item in the item table and every one titled: the interactions themselves, without a mask
+    over every row; an unknown item or an empty title anywhere: the masked rows, as before."""
+    from itdr_hf import index as index_module
+    from itdr_hf.tables import SourceTables
+
+    inter = pd.DataFrame({"user": [1, 1, 2, 2], "item": [10, 20, 20, 30], "rating": [4.0, 3.0, 5.0, 2.0],
+                          "timestamp": [1, 2, 3, 4]})
+    masks = []
+    real_mask = index_module.member_mask
+    monkeypatch.setattr(index_module, "member_mask", lambda values, wanted: masks.append(1) or real_mask(values, wanted))
+    cases = {
+        "all known and titled": (["a", "b", "c"], [10, 20, 30], [0, 1, 2, 3]),
+        "an empty title": (["a", " ", "c"], [10, 20, 30], [0, 3]),
+        "an unknown item": (["a", "b"], [10, 20], [0, 1, 2]),
+    }
+    for case, (titles, ids, kept) in cases.items():
+        index = SourceIndex(SourceTables("t", inter, pd.DataFrame({"title": titles}, index=pd.Index(ids, name="item"))))
+        index.unknown_item_rows  # noqa: B018 - as the source report has it before cells are made
+        masks.clear()
+        titled = index.titled_interactions
+        assert titled["item"].tolist() == inter["item"].iloc[kept].tolist(), case
+        assert (titled is inter and not masks) if case == "all known and titled" else masks, case
