@@ -155,7 +155,7 @@ def generate(workdir: Path, pool_size: int, title_chars: int, shape: float, scal
     return folder, stats
 
 
-def run_build(folder: Path, workdir: Path, timeline: Path) -> dict:
+def run_build(folder: Path, workdir: Path, timeline: Path, keep: bool = False) -> dict:
     output = workdir / "itdr-amazon-paper-out"
     log = open(workdir / "amazon-2023-paper-build.log", "w")
     started = time.perf_counter()
@@ -180,7 +180,8 @@ def run_build(folder: Path, workdir: Path, timeline: Path) -> dict:
     code = os.waitstatus_to_exitcode(status)
     if code:
         raise SystemExit(f"the build failed ({code}): see {log.name}")
-    shutil.rmtree(output, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(output, ignore_errors=True)
     return {"build": elapsed, "pss": poll.peak_pss_kb / 1024**2, "hwm": max(poll.peak_hwm_kb, usage.ru_maxrss) / 1024**2,
             "cpu": usage.ru_utime + usage.ru_stime}
 
@@ -196,6 +197,8 @@ def main() -> None:
     parser.add_argument("--floor", type=float, help="seconds of gzip -dc over these files, measured by an earlier run "
                         "(its CPU seconds taken equal): skips measuring it again (~5 minutes)")
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--keep-output", action="store_true",
+                        help="keep the build (WORKDIR/itdr-amazon-paper-out) to inspect or hash it")
     args = parser.parse_args()
 
     folder, stats = generate(args.workdir, args.users, args.title_chars, args.activity_shape, args.scale)
@@ -210,7 +213,7 @@ def main() -> None:
     floor, floor_cpu = (args.floor, args.floor) if args.floor else gunzip_all(files)
     print(f"floor: gzip -dc over {sum(f.stat().st_size for f in files) / 1e9:.1f} GB gz: {floor:.0f} s"
           + (" (given)" if args.floor else ""), flush=True)
-    r = run_build(folder, args.workdir, args.workdir / "amazon-2023-paper-timeline.tsv")
+    r = run_build(folder, args.workdir, args.workdir / "amazon-2023-paper-timeline.tsv", keep=args.keep_output)
     print(f"build: {r['build']:.0f} s = {r['build'] / floor:.2f}x floor (CPU {r['cpu']:.0f} s = "
           f"{r['cpu'] / floor_cpu:.2f}x gzip's {floor_cpu:.0f} s); peak {r['pss']:.2f} GB PSS (largest process "
           f"{r['hwm']:.2f} GB); target <= 4 GB; load {os.getloadavg()[0]:.2f}; peak over time in "

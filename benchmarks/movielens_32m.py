@@ -4,12 +4,12 @@ Generates a synthetic ml-32m folder in the real raw format (32M ratings, ~87K mo
 users, 2M tags; cached between runs), then measures:
 
 - floor: a bare ``pyarrow.csv.read_csv`` of ratings.csv (what any reader must pay), best of 3
-  in this process, whose memory is warm by the second read;
+  in one process, whose memory is warm by the second read;
 - fresh floor: the same read in a new process each time, best of 3, then its columns turned into
-  NumPy arrays: the build is a new process too, and on a VM whose host takes idle memory back the
-  first touch of fresh pages costs 0.1-8 s a GiB, in system time;
+  NumPy arrays: the build is a new process too, and a process's first touch of memory costs system
+  time a warm one does not pay (on this VM, with transparent huge pages, up to seconds a GiB);
 - build: ``itdr-build --sources movielens_32m`` end to end (read, all MovieLens cells, all
-  configs, Parquet, card), in a child process, with its peak RSS;
+  configs, Parquet, card), in a child process, with its peak RSS (its largest process's);
 - ``--phases``: after the timed build, one more under ``build_phases.py`` (untimed): each phase's
   wall, user and system seconds, and each cell's.
 
@@ -22,20 +22,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pyarrow.csv as pacsv
-
 from itdr_hf.synthetic.movielens import write_movielens_csv
-
-
-def _cpu(who: int) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -60,29 +52,23 @@ def main() -> None:
         print(f"generated {raw} in {time.perf_counter() - started:.1f} s")
     size_mb = (raw / "ratings.csv").stat().st_size / 1e6
 
-    floors, floor_cpus = [], []
-    for _ in range(3):  # the floor is the best of three: a conservative (low) denominator
-        started, cpu = time.perf_counter(), _cpu(resource.RUSAGE_SELF)
-        table = pacsv.read_csv(raw / "ratings.csv")
-        floors.append(time.perf_counter() - started)
-        floor_cpus.append(_cpu(resource.RUSAGE_SELF) - cpu)
-        rows = table.num_rows
-        del table
+    # Every measurement runs in a child, so this process stays small: Linux counts the RSS a process
+    # had before exec in the exec'd program's peak, and a parent that had read ratings.csv itself
+    # (2.8 GB of Arrow pages kept) lent every build that peak.
+    floors, floor_cpus, rows = _warm_floor(raw / "ratings.csv")
     floor, floor_cpu = min(floors), min(floor_cpus)
 
     output = args.workdir / "itdr-out"
     command = [sys.executable, "-m", "itdr_hf", "--sources", "movielens_32m", "--data-dir", str(raw),
                "--output", str(output)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started, cpu = time.perf_counter(), _cpu(resource.RUSAGE_CHILDREN)
-    system = resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "TQDM_DISABLE": "1"})
+    started = time.perf_counter()
+    build_process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env={**os.environ, "TQDM_DISABLE": "1"})
+    _, status, usage = os.wait4(build_process.pid, 0)  # this build and the workers it waited for, only
     build = time.perf_counter() - started
-    build_cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu
-    build_system = resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime - system
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    peak_gb = max(peak_kb, before) / 1024 / 1024
-    # after the build: these children would count in its peak RSS (the largest child's)
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"the build failed: {' '.join(command)}")
+    build_cpu, build_system = usage.ru_utime + usage.ru_stime, usage.ru_stime
+    peak_gb = usage.ru_maxrss / 1024 / 1024
     fresh = min((_fresh_floor(raw / "ratings.csv") for _ in range(3)), key=lambda times: times[0])
 
     print(f"{'ratings rows':<28}{rows:>14,}")
@@ -98,7 +84,7 @@ def main() -> None:
     # forked workers) swing much less, so their ratio is printed too
     print(f"{'CPU s: floor, build':<28}{floor_cpu:>12.2f} s   {build_cpu:.2f} s = {build_cpu / floor_cpu:.2f} x; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(f"{'peak RSS of the build':<28}{peak_gb:>12.2f} GB  (target <= 6)")
+    print(f"{'peak RSS of the build':<28}{peak_gb:>12.2f} GB  (the largest of its processes; target <= 6)")
     if args.phases:
         phases = [sys.executable, str(Path(__file__).with_name("build_phases.py")), *command[3:]]
         done = subprocess.run(phases, check=True, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
@@ -107,6 +93,26 @@ def main() -> None:
         print(done.stdout[done.stdout.index("\nphase"):].rstrip())
     if args.profile:
         _profile(command, args.workdir / "itdr-build.prof", args.profile)
+
+
+_WARM_READS = """
+import resource, sys, time
+import pyarrow.csv as pacsv
+for _ in range(3):
+    usage, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    table = pacsv.read_csv(sys.argv[1])
+    wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
+    print(wall, cpu, table.num_rows, flush=True)
+    del table
+"""
+
+
+def _warm_floor(ratings: Path) -> tuple[list[float], list[float], int]:
+    """Three bare reads in one process (the later ones on warm memory): wall and CPU seconds, rows."""
+    done = subprocess.run([sys.executable, "-c", _WARM_READS, str(ratings)], check=True, capture_output=True, text=True)
+    reads = [line.split() for line in done.stdout.splitlines()]
+    return [float(r[0]) for r in reads], [float(r[1]) for r in reads], int(reads[0][2])
 
 
 _FRESH_READ = """
