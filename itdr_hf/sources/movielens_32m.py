@@ -143,9 +143,8 @@ def _numpy_columns(holder: list[pa.Table], names: dict[str, str]) -> dict[str, o
     ``holder`` is a one-item list that this function empties: the caller must hold no other
     reference to the table, or nothing could be freed before the end.
 
-    So memory holds the table and one column's copy at a time, never the table and every copy:
-    at 32M ratings the copies are 0.64 GB, and each is in the process's first touch of fresh pages,
-    which costs 0.1-8 s a GiB on a VM whose host takes idle pages back (benchmarks/README.md).
+    So memory holds the table and one column's copy at a time, never the table and every copy
+    (at 32M ratings the copies are 0.64 GB).
     """
     table = holder.pop()
     columns = {}
